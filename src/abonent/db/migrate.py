@@ -1,0 +1,45 @@
+"""Schema migrations, run programmatically so that the installed package can migrate itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("abonent.url", url)
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Blocking: for the CLI and for test setup outside an event loop."""
+    command.upgrade(alembic_config(url), revision)
+
+
+async def upgrade_on(connection: AsyncConnection, revision: str = "head") -> None:
+    def _do(sync_connection: object) -> None:
+        cfg = alembic_config("")
+        cfg.attributes["connection"] = sync_connection
+        command.upgrade(cfg, revision)
+
+    await connection.run_sync(_do)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    def _current(sync_connection: object) -> str | None:
+        return MigrationContext.configure(sync_connection).get_current_revision()  # type: ignore[arg-type]
+
+    return await connection.run_sync(_current)

@@ -1,0 +1,51 @@
+"""All models, imported here so that Alembic and the mapper see the whole schema."""
+
+from abonent.models.accounts import (
+    Account,
+    AccountBalance,
+    Contract,
+    Service,
+    ServiceStatusChange,
+    Tariff,
+)
+from abonent.models.base import Base
+from abonent.models.customers import Customer
+from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
+from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
+from abonent.models.payments import (
+    CardPayment,
+    IdempotencyKey,
+    Payment,
+    PaymentAgent,
+    RegistryImport,
+    RegistryLine,
+    SandboxAcquiringPayment,
+    WebhookEvent,
+)
+
+__all__ = [
+    "Account",
+    "AccountBalance",
+    "Allocation",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "CardPayment",
+    "Contract",
+    "Customer",
+    "IdempotencyKey",
+    "JournalEntry",
+    "OpenItem",
+    "OutboxAttempt",
+    "OutboxMessage",
+    "Payment",
+    "PaymentAgent",
+    "Posting",
+    "RegistryImport",
+    "RegistryLine",
+    "SandboxAcquiringPayment",
+    "Service",
+    "ServiceStatusChange",
+    "Tariff",
+    "WebhookEvent",
+]
