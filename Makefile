@@ -1,0 +1,60 @@
+# Abonent — two commands: `make demo` and `make test`. Needs only python3 (>= 3.11), make, git.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+DEMO_DB := var/demo.db
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: demo test lint bench venv browser clean lock help
+
+help:
+	@echo "make demo   - install, migrate an SQLite database, load demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install what the tests need and run the whole suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - benchmarks against floors measured in the same run (needs PostgreSQL)"
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+demo: venv
+	@mkdir -p var
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent db upgrade
+	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent demo load --seed 7 --host $(HOST) --port $(PORT)
+	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's chromium through Playwright; browsers are never downloaded.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: venv browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: venv
+	ABONENT_BENCH_POSTGRES_URL=$${ABONENT_BENCH_POSTGRES_URL:-$(PG_URL)} $(BIN)/python bench/run_all.py
+
+# Re-pin every dependency (run after changing pyproject.toml).
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^abonent' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

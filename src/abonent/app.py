@@ -1,0 +1,52 @@
+"""The ASGI application: JSON API, payment-agent protocol, acquiring, and (later) web pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from abonent import __version__
+from abonent.api import health, problems
+from abonent.api.limits import BodySizeLimit
+from abonent.api.v1 import accounts as v1_accounts
+from abonent.api.v1 import customers as v1_customers
+from abonent.api.v1 import lookup as v1_lookup
+from abonent.config import get_settings
+from abonent.db.uow import Database
+from abonent.payments import endpoints as payments_api
+from abonent.payments.acquiring import endpoints as acquiring
+from abonent.payments.agents import endpoints as agents
+
+
+def create_app(database: Database | None = None) -> FastAPI:
+    """Build the app. Tests pass their own ``database``; otherwise it comes from settings."""
+    settings = get_settings()
+    owned = database is None
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Abonent",
+        version=__version__,
+        summary="Personal accounts, ledger, statement and payments of a telecom operator",
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(v1_customers.router, prefix="/v1")
+    app.include_router(v1_accounts.router, prefix="/v1")
+    app.include_router(v1_lookup.router, prefix="/v1")
+    app.include_router(payments_api.router, prefix="/v1")
+    app.include_router(acquiring.router)
+    app.include_router(agents.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

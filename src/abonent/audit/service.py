@@ -1,0 +1,37 @@
+"""The append-only audit trail: every staff action and every money movement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.kit import clock
+from abonent.kit.actor import Actor
+from abonent.models import AuditEvent
+
+
+def record(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str,
+    object_id: object,
+    account_id: int | None = None,
+    reason: str | None = None,
+    **details: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        at=clock.now(),
+        actor=actor.name[:128],
+        role=actor.role,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        account_id=account_id,
+        reason=reason[:512] if reason else None,
+        details=details,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,42 @@
+"""The ``abonent`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from abonent.cli import (
+    accounts,
+    agents,
+    apikeys,
+    charges,
+    db,
+    demo,
+    fees,
+    ledger,
+    payments,
+    registry,
+    serve,
+    worker,
+)
+
+app = typer.Typer(
+    name="abonent",
+    no_args_is_help=True,
+    help="Abonent: personal accounts, ledger and payments of a telecom operator.",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo", help="Demo data.")
+app.add_typer(accounts.app, name="account", help="Accounts and their statements.")
+app.add_typer(apikeys.app, name="apikey", help="API keys for staff and integrations.")
+app.add_typer(ledger.app, name="ledger", help="The ledger.")
+app.add_typer(charges.app, name="charges", help="Rated charges from the rating system.")
+app.add_typer(fees.app, name="fees", help="Monthly tariff fees.")
+app.add_typer(agents.app, name="agent", help="Payment agents (OSMP).")
+app.add_typer(registry.app, name="registry", help="Payment agents' daily registries.")
+app.add_typer(payments.app, name="payments", help="Payments and card settlement.")
+app.add_typer(worker.app, name="worker", help="The outbox relay.")
+app.command()(serve.serve)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from abonent.cli.common import console, settings
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="TCP port."),
+    workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite wants 1)."),
+) -> None:
+    """Serve the API (and web pages) with uvicorn."""
+    cfg = settings()
+    console.print(f"Abonent on http://{host}:{port}  (database: {cfg.database_url})")
+    uvicorn.run(
+        "abonent.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )

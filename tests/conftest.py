@@ -1,0 +1,139 @@
+"""The test harness: a real database per test, built by the migrations.
+
+Every test that asks for ``db`` (or ``db_url``) runs once on SQLite and, when
+``ABONENT_TEST_POSTGRES_URL`` is set, once more on PostgreSQL. SQLite: a copy of a template file
+migrated once per run. PostgreSQL: a database created and migrated once per run, every table
+truncated before each test. Nothing is mocked: the app commits for real, so concurrency tests
+see what production would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from abonent.db import migrate
+from abonent.db.uow import Database
+from abonent.kit.clock import FrozenClock, use_clock
+
+os.environ.setdefault("ABONENT_ENV", "development")
+PG_URL = os.environ.get("ABONENT_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+
+# A fixed "now" for tests that care about dates: a Wednesday, mid-month, Moscow afternoon.
+NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _pg(url: str, *sql: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        for statement in sql:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "abonent.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[tuple[str, list[str]]]:
+    if not PG_URL:
+        pytest.skip("ABONENT_TEST_POSTGRES_URL is not set")
+    name = f"abonent_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_pg(PG_URL, f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+
+    async def _tables() -> list[str]:
+        conn = await asyncpg.connect(_asyncpg_dsn(url))
+        try:
+            rows = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                "AND tablename <> 'alembic_version'"
+            )
+            return [r["tablename"] for r in rows]
+        finally:
+            await conn.close()
+
+    tables = asyncio.run(_tables())
+    yield url, tables
+    asyncio.run(_pg(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("postgres_only")
+    if marker and request.param != "postgres":
+        pytest.skip("PostgreSQL only (row locks, many connections)")
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> str:
+    """A clean, migrated database for this test, as a plain URL (for CLI tests)."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "abonent.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    url, tables = request.getfixturevalue("postgres_database")
+    asyncio.run(_pg(url, "TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    return url
+
+
+@pytest.fixture
+def env_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point ``ABONENT_DATABASE_URL`` at the test database (for CLI commands)."""
+    monkeypatch.setenv("ABONENT_DATABASE_URL", db_url)
+    from abonent.config import get_settings
+
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> Iterator[FrozenClock]:
+    with use_clock(FrozenClock(NOW)) as frozen:
+        yield frozen  # type: ignore[misc]
+
+
+@pytest.fixture
+async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    from abonent.app import create_app
+
+    app = create_app(db)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
