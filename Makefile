@@ -31,8 +31,8 @@ demo: venv
 	@mkdir -p var
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent db upgrade
-	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent demo load --seed 7 --host $(HOST) --port $(PORT)
-	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent serve --host $(HOST) --port $(PORT)
+	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent demo load --seed 7 --host $(HOST) --port $(PORT) --with-worker
+	ABONENT_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/abonent serve --host $(HOST) --port $(PORT) --with-worker
 
 # Browser tests drive Debian's chromium through Playwright; browsers are never downloaded.
 browser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,11 +14,13 @@ from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import lookup as v1_lookup
+from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.payments import endpoints as payments_api
 from abonent.payments.acquiring import endpoints as acquiring
 from abonent.payments.agents import endpoints as agents
+from abonent.worker.relay import Relay, default_handlers
 
 
 def create_app(database: Database | None = None) -> FastAPI:
@@ -28,7 +31,15 @@ def create_app(database: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        relay_task = None
+        if settings.worker.embedded:
+            relay = Relay(db, settings, default_handlers(settings, gateway_from(settings)))
+            relay_task = asyncio.create_task(relay.run_forever(stop))
         yield
+        if relay_task is not None:
+            stop.set()
+            await relay_task
         if owned:
             await db.dispose()
 

@@ -40,6 +40,20 @@ class AcquiringSettings(BaseModel):
     public_base_url: str = "http://127.0.0.1:8000"
 
 
+class SmsSettings(BaseModel):
+    # 'console' prints (demo), 'memory' keeps them in process (tests); SMPP comes with its issue.
+    gateway: Literal["console", "memory"] = "console"
+
+
+class WorkerSettings(BaseModel):
+    max_attempts: int = 8
+    # Seconds before the first retry; doubled on each further attempt.
+    retry_base_seconds: float = 5.0
+    poll_seconds: float = 1.0
+    # Run the relay inside the web process (the demo does; production runs `abonent worker run`).
+    embedded: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ABONENT_", env_nested_delimiter="__", extra="ignore"
@@ -64,6 +78,8 @@ class Settings(BaseSettings):
     promised_payment: PromisedPaymentSettings = Field(default_factory=PromisedPaymentSettings)
     osmp: OsmpSettings = Field(default_factory=OsmpSettings)
     acquiring: AcquiringSettings = Field(default_factory=AcquiringSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     log_json: bool = False
 
     @model_validator(mode="after")

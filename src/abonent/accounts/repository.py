@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,7 +47,7 @@ async def tariff_by_code(session: AsyncSession, code: str) -> Tariff | None:
     return await session.scalar(select(Tariff).where(Tariff.code == code))
 
 
-def _numbers(stmt: Select[tuple[str]]) -> Select[tuple[str]]:
+def _numbers(stmt: Select[Any]) -> Select[Any]:
     return stmt.join(Account, Account.id == Service.account_id).order_by(Account.number)
 
 

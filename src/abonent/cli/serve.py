@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -10,8 +12,13 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
     workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite wants 1)."),
+    with_worker: bool = typer.Option(
+        False, "--with-worker", help="Also relay the outbox (SMS, events) in this process."
+    ),
 ) -> None:
     """Serve the API (and web pages) with uvicorn."""
+    if with_worker:
+        os.environ["ABONENT_WORKER__EMBEDDED"] = "true"
     cfg = settings()
     console.print(f"Abonent on http://{host}:{port}  (database: {cfg.database_url})")
     uvicorn.run(

@@ -1,5 +1,35 @@
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from abonent.channels.sms.gateway import gateway_from
+from abonent.cli.common import console, run_async, settings
+from abonent.db.uow import Database
+from abonent.worker.relay import Relay, RelayStats, default_handlers
+
+app = typer.Typer(no_args_is_help=True, help="The outbox relay (SMS, events).")
+
+
+@app.command("run")
+def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, then exit.")) -> None:
+    """Relay queued side effects (SMS notices, events) until stopped."""
+    cfg = settings()
+
+    async def main(db: Database) -> RelayStats | None:
+        relay = Relay(db, cfg, default_handlers(cfg, gateway_from(cfg)))
+        if once:
+            return await relay.drain()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print("outbox relay running; Ctrl+C stops it")
+        await relay.run_forever(stop)
+        return None
+
+    stats = run_async(main)
+    if stats is not None:
+        console.print(f"delivered {stats.delivered}, will retry {stats.failed}, dead {stats.dead}")
