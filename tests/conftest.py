@@ -82,18 +82,18 @@ def postgres_database() -> Iterator[tuple[str, list[str]]]:
     asyncio.run(_pg(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    marker = request.node.get_closest_marker("postgres_only")
-    if marker and request.param != "postgres":
-        pytest.skip("PostgreSQL only (row locks, many connections)")
-    return str(request.param)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run database tests once per backend; PostgreSQL-only tests only there."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgres_only"):
+        metafunc.parametrize("backend", ["postgres"])
+    else:
+        metafunc.parametrize("backend", BACKENDS)
 
 
 @pytest.fixture
-def db_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> str:
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A clean, migrated database for this test, as a plain URL (for CLI tests)."""
     if backend == "sqlite":
         template = request.getfixturevalue("sqlite_template")

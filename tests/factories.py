@@ -34,12 +34,18 @@ async def make_account(
 ) -> tuple[Account, list[Service]]:
     n = next(_seq)
     customer = await accounts.create_customer(
-        session, kind="person", full_name=full_name,
-        passport=passport or f"45{n % 100:02d}{n % 1_000_000:06d}", actor=ACTOR,
+        session,
+        kind="person",
+        full_name=full_name,
+        passport=passport or f"45{n % 100:02d}{n % 1_000_000:06d}",
+        actor=ACTOR,
     )
     account = await accounts.open_account(
-        session, customer_id=customer.id, credit_limit_minor=credit_limit_minor,
-        number=number, actor=ACTOR,
+        session,
+        customer_id=customer.id,
+        credit_limit_minor=credit_limit_minor,
+        number=number,
+        actor=ACTOR,
     )
     services = []
     for kind in kinds:
@@ -64,24 +70,33 @@ async def charge(
     external_id: str | None = None,
 ) -> Posted:
     return await post_charge(
-        session, account_id=account.id, amount_minor=amount_minor,
-        revenue_ledger=f"revenue:{service.kind if service else 'other'}", due_date=due,
-        kind=kind, service_id=service.id if service else None, external_id=external_id,
+        session,
+        account_id=account.id,
+        amount_minor=amount_minor,
+        revenue_ledger=f"revenue:{service.kind if service else 'other'}",
+        due_date=due,
+        kind=kind,
+        service_id=service.id if service else None,
+        external_id=external_id,
         description="test charge",
     )
 
 
 async def pay(session: AsyncSession, account: Account, amount_minor: int) -> Posted:
     return await post_credit(
-        session, account_id=account.id, amount_minor=amount_minor,
-        counter_ledger="clearing:test", description="test payment",
+        session,
+        account_id=account.id,
+        amount_minor=amount_minor,
+        counter_ledger="clearing:test",
+        description="test payment",
     )
 
 
 async def api_key(db: Database, role: str = "admin", name: str | None = None) -> str:
     async with db.session(write=True) as session:
-        _key, plain = await apikeys.create(session, name=name or f"test-{role}", role=role,
-                                           actor=ACTOR)
+        _key, plain = await apikeys.create(
+            session, name=name or f"test-{role}", role=role, actor=ACTOR
+        )
     return plain
 
 

@@ -40,9 +40,13 @@ async def test_unbalanced_entry_is_refused_and_changes_nothing(db: Database) -> 
         account, _ = await make_account(s)
     with pytest.raises(UnbalancedEntry):
         async with db.session(write=True) as s:
-            await post_entry(s, account_id=account.id, kind="adjustment",
-                             legs=[Leg("subscriber", 100), Leg("revenue:other", -99)],
-                             business_date=D(2026, 11, 1))
+            await post_entry(
+                s,
+                account_id=account.id,
+                kind="adjustment",
+                legs=[Leg("subscriber", 100), Leg("revenue:other", -99)],
+                business_date=D(2026, 11, 1),
+            )
     async with db.session() as s:
         assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 0
         bal = await s.get(AccountBalance, account.id)
@@ -70,8 +74,12 @@ async def test_postings_are_append_only_in_the_database(db: Database) -> None:
         account, _ = await make_account(s)
         await charge(s, account, 100, due=D(2026, 11, 1))
         await pay(s, account, 100)
-    for sql in ("UPDATE postings SET amount_minor = 0", "DELETE FROM postings",
-                "DELETE FROM journal_entries", "UPDATE allocations SET amount_minor = 1"):
+    for sql in (
+        "UPDATE postings SET amount_minor = 0",
+        "DELETE FROM postings",
+        "DELETE FROM journal_entries",
+        "UPDATE allocations SET amount_minor = 1",
+    ):
         with pytest.raises(DBAPIError):
             async with db.session(write=True) as s:
                 await s.execute(text(sql))

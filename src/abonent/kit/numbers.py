@@ -53,6 +53,8 @@ def validate_account_number(
     ``account_number_format``: not the right shape at all; ``account_number_check_digit``: the
     right shape but the check digit does not match (a typo).
     """
+    if legacy_pattern and re.fullmatch(legacy_pattern, (raw or "").strip()):
+        return (raw or "").strip()
     number = clean_account_number(raw)
     if legacy_pattern and re.fullmatch(legacy_pattern, number):
         return number

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from abonent.kit.errors import InvalidInput
+from abonent.kit.money import Money, format_money, format_plain, parse_amount
+
+
+@pytest.mark.parametrize(
+    ("text", "minor"),
+    [
+        ("500", 50_000),
+        ("500.5", 50_050),
+        ("500,50", 50_050),
+        ("0.01", 1),
+        (" 12.30 ", 1_230),
+        ("0", 0),
+        ("15000.00", 1_500_000),
+    ],
+)
+def test_parse_amount(text: str, minor: int) -> None:
+    assert parse_amount(text) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("10.005", "amount_precision"),
+        ("1.999", "amount_precision"),
+        ("abc", "amount_malformed"),
+        ("", "amount_malformed"),
+        ("1e3", "amount_malformed"),
+        ("-5", "amount_negative"),
+        ("1 000", "amount_malformed"),
+        ("NaN", "amount_malformed"),
+        ("1.2.3", "amount_malformed"),
+    ],
+)
+def test_parse_amount_refuses(text: str, code: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_amount(text)
+    assert err.value.code == code
+
+
+def test_negative_allowed_only_when_asked() -> None:
+    assert parse_amount("-1.50", allow_negative=True) == -150
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_plain_format_round_trips(minor: int) -> None:
+    assert parse_amount(format_plain(minor)) == minor
+
+
+def test_formatting() -> None:
+    assert format_money(123_456_78) == "123\u00a0456,78\u00a0₽"
+    assert format_plain(-5) == "-0.05"
+    assert str(Money(50_000)) == "500,00\u00a0₽"
+
+
+def test_money_refuses_floats_and_mixed_currency() -> None:
+    with pytest.raises(TypeError):
+        Money(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="currency"):
+        Money(1, "RUB") + Money(1, "USD")
+    assert (Money(300) - Money(100)).minor == 200
