@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test lint bench venv browser clean lock help
+.PHONY: demo test lint bench bench-tools venv browser clean lock help
 
 help:
 	@echo "make demo   - install, migrate an SQLite database, load demo data, serve on http://$(HOST):$(PORT)"
@@ -49,7 +49,13 @@ lint: venv
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: venv
+# wrk drives the HTTP benchmarks; pgbench (PostgreSQL's client tools) gives the write floor.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 && command -v pgbench >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk postgresql-client; }
+
+bench: venv bench-tools
 	ABONENT_BENCH_POSTGRES_URL=$${ABONENT_BENCH_POSTGRES_URL:-$(PG_URL)} $(BIN)/python bench/run_all.py
 
 # Re-pin every dependency (run after changing pyproject.toml).

@@ -1,0 +1,63 @@
+"""Run every benchmark and print its figures against the targets (``make bench``).
+
+Each bench script measures Abonent and a floor in the same run and ends with one line
+``<name>_ratio=<x>``; this collects those lines. Benchmarks never run in the test suite.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# name -> (script, comparison, target)
+TARGETS = {
+    "statement_http_ratio": ("bench_statement_http.py", ">=", 0.5),
+    "statement_scale_ratio": ("bench_statement_scale.py", "<=", 1.2),
+    "import_ratio": ("bench_import.py", ">=", 0.3),
+    "osmp_pay_ratio": ("bench_osmp.py", ">=", 0.3),
+}
+SUMMARY = re.compile(r"^(\w+_ratio)=([0-9.]+)\s*$", re.MULTILINE)
+
+
+def main() -> int:
+    only = set(sys.argv[1:])
+    results: dict[str, float] = {}
+    failed: list[str] = []
+    for name, (script, _, _) in TARGETS.items():
+        if only and name not in only and script not in only:
+            continue
+        path = HERE / script
+        if not path.exists():
+            print(f"--- {script}: missing", flush=True)
+            failed.append(script)
+            continue
+        print(f"--- {script}", flush=True)
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, str(path)], capture_output=True, text=True, check=False
+        )
+        sys.stdout.write(proc.stdout)
+        if proc.returncode != 0:
+            sys.stdout.write(proc.stderr[-4000:])
+            failed.append(script)
+        for key, value in SUMMARY.findall(proc.stdout):
+            results[key] = float(value)
+        print(f"    ({time.monotonic() - started:.0f} s)", flush=True)
+    print("\n=== benchmark summary (ratios against floors measured in the same run) ===")
+    for name, (_, op, target) in TARGETS.items():
+        if name not in results:
+            continue
+        value = results[name]
+        ok = value >= target if op == ">=" else value <= target
+        print(f"{name:24} {value:8.3f}   target {op} {target:<5} {'met' if ok else 'MISSED'}")
+    if failed:
+        print(f"scripts that failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

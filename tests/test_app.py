@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import httpx
+
+from abonent.db.migrate import head_revision
+
+
+async def test_healthz_reports_schema_at_head(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["schema_revision"] == head_revision()
+
+
+async def test_unknown_route_is_a_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+async def test_oversized_body_is_refused_before_reading(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/customers", content=b"x" * 1_000_001, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Abonent"
