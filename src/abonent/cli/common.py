@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from abonent.config import Settings, get_settings
 from abonent.db.uow import Database
@@ -26,6 +27,13 @@ err_console = Console(stderr=True)
 # 2 usage (typer's own); 3 found a problem (reconcile drift, registry differences).
 EXIT_REFUSED = 1
 EXIT_FOUND_PROBLEMS = 3
+
+
+def report_error(exc: AbonentError) -> None:
+    # The detail may echo user input such as "[/x]": never let it be read as markup.
+    err_console.print(
+        f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.detail)}", highlight=False
+    )
 
 
 def settings() -> Settings:
@@ -55,7 +63,7 @@ def run_async(main: Callable[[Database], Awaitable[T]]) -> T:
     try:
         return asyncio.run(_go())
     except AbonentError as exc:
-        err_console.print(f"[red]error[/red] [{exc.code}]: {exc.detail}", highlight=False)
+        report_error(exc)
         raise typer.Exit(EXIT_REFUSED) from None
 
 
@@ -67,7 +75,7 @@ def command(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
         try:
             return asyncio.run(fn(*args, **kwargs))
         except AbonentError as exc:
-            err_console.print(f"[red]error[/red] [{exc.code}]: {exc.detail}", highlight=False)
+            report_error(exc)
             raise typer.Exit(EXIT_REFUSED) from None
 
     return wrapper

@@ -1,5 +1,249 @@
+"""``abonent registry``: import an agent's daily registry, reconcile it, look at past imports."""
+
 from __future__ import annotations
 
-import typer
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
-app = typer.Typer(no_args_is_help=True)
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from abonent.cli.common import (
+    EXIT_FOUND_PROBLEMS,
+    EXIT_REFUSED,
+    cli_actor,
+    console,
+    err_console,
+    run_async,
+    settings,
+)
+from abonent.db.uow import Database
+from abonent.kit.errors import AbonentError
+from abonent.payments.registry import parser, report
+from abonent.payments.registry.service import (
+    Result,
+    import_registry,
+    list_imports,
+    load_import,
+)
+
+app = typer.Typer(no_args_is_help=True, help="Payment agents' daily registries.")
+
+
+def _refuse(message: str) -> NoReturn:
+    # markup=False: messages quote the agent's file, which is not Rich markup.
+    err_console.print(Text("error", style="red") + Text(f" {message}"), soft_wrap=True)
+    raise typer.Exit(EXIT_REFUSED)
+
+
+def _refuse_error(exc: AbonentError) -> NoReturn:
+    _refuse(f"[{exc.code}]: {exc.detail}")
+
+
+def _check_report_path(path: Path | None) -> None:
+    """Refuse before touching the database rather than lose the report after booking."""
+    if path is None:
+        return
+    if path.is_dir():
+        _refuse(f"--report {path}: is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        _refuse(f"--report {path}: no directory {parent}")
+
+
+def _write_report(result: Result, path: Path | None, tz: str) -> None:
+    if path is None:
+        return
+    try:
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            report.write_csv(result, stream, tz=tz)
+    except OSError as exc:
+        # The import itself is stored: say where to get the report again.
+        err_console.print(
+            Text(
+                f"could not write {path}: {exc.strerror}; the result is stored, "
+                f"see `abonent registry show {result.import_id} --report FILE`"
+            ),
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_REFUSED) from None
+    console.print(Text(f"report written to {path}"), soft_wrap=True)
+
+
+@app.command("import")
+def import_command(
+    agent: Annotated[str, typer.Argument(help="The agent's code (abonent agent list).")],
+    file: Annotated[Path, typer.Argument(help="The registry file (CSV).")],
+    book_missing: Annotated[
+        bool,
+        typer.Option(
+            "--book-missing",
+            help="Book the lines missing here (same source and txn_id as OSMP, method "
+            "'registry'). Without it nothing is booked.",
+        ),
+    ] = False,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write every line's outcome to this CSV.")
+    ] = None,
+    columns: Annotated[
+        str,
+        typer.Option(
+            "--columns",
+            help="The file's columns in order, '-' for one to ignore. "
+            "Known: txn_id, account, sum, txn_date.",
+        ),
+    ] = ",".join(parser.DEFAULT_COLUMNS),
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", help="';', ',', 'tab', '|' or 'auto'.")
+    ] = "auto",
+    no_header: Annotated[
+        bool, typer.Option("--no-header", help="The first line is already a payment.")
+    ] = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 or cp1251.")] = "utf-8",
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="strptime format of txn_date, e.g. '%d.%m.%Y %H:%M:%S'. "
+            "Default: OSMP's YYYYMMDDHHMMSS and the usual ISO and Russian forms.",
+        ),
+    ] = None,
+    on_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="The day (YYYY-MM-DD) the registry covers; default: the span of its txn_dates.",
+        ),
+    ] = None,
+    all_lines: Annotated[
+        bool, typer.Option("--all", help="List matched lines too, not only differences.")
+    ] = False,
+) -> None:
+    """Reconcile an agent's daily registry with the payments booked for that agent.
+
+    Exit 0: every line matched (or was booked by --book-missing); 3: differences remain;
+    1: refused (unknown agent, unreadable file, bad lines), nothing changed.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _refuse(f"cannot read {file}: {exc.strerror or exc}")
+    day = None
+    if on_date is not None:
+        try:
+            day = dt.date.fromisoformat(on_date)
+        except ValueError:
+            _refuse(f"--date {on_date!r}: expected YYYY-MM-DD")
+    _check_report_path(report_path)
+    tz = settings().timezone
+    actor = cli_actor()
+
+    async def main(db: Database) -> Result:
+        try:
+            options = parser.Options(
+                columns=parser.parse_columns(columns),
+                delimiter=delimiter,
+                header=not no_header,
+                encoding=encoding,
+                date_format=date_format,
+            )
+            return await db.run(
+                lambda session: import_registry(
+                    session,
+                    agent_code=agent,
+                    file_name=file.name,
+                    data=data,
+                    options=options,
+                    actor=actor,
+                    book_missing=book_missing,
+                    on_date=day,
+                )
+            )
+        except AbonentError as exc:
+            _refuse_error(exc)
+
+    result = run_async(main)
+    report.render(result, console, tz=tz, all_lines=all_lines)
+    _write_report(result, report_path, tz)
+    if not result.clean:
+        raise typer.Exit(EXIT_FOUND_PROBLEMS)
+
+
+@app.command("show")
+def show_command(
+    import_id: Annotated[int, typer.Argument(help="The import's number (abonent registry list).")],
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write every line's outcome to this CSV.")
+    ] = None,
+    all_lines: Annotated[
+        bool, typer.Option("--all", help="List matched lines too, not only differences.")
+    ] = False,
+) -> None:
+    """Print a stored reconciliation exactly as its import printed it."""
+    _check_report_path(report_path)
+    tz = settings().timezone
+
+    async def main(db: Database) -> Result:
+        try:
+            async with db.session() as session:
+                return await load_import(session, import_id)
+        except AbonentError as exc:
+            _refuse_error(exc)
+
+    result = run_async(main)
+    report.render(result, console, tz=tz, all_lines=all_lines)
+    _write_report(result, report_path, tz)
+
+
+@app.command("list")
+def list_command(
+    agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
+) -> None:
+    """The latest imports, newest first."""
+    tz = settings().timezone
+
+    async def main(db: Database) -> list[list[str]]:
+        try:
+            async with db.session() as session:
+                rows = await list_imports(session, agent_code=agent, limit=limit)
+        except AbonentError as exc:
+            _refuse_error(exc)
+        out = []
+        for row, code in rows:
+            outcomes = row.summary.get("outcomes", {})
+            differences = sum(
+                v["count"] for k, v in outcomes.items() if k not in ("matched", "booked")
+            )
+            booked = outcomes.get("booked", {}).get("count", 0)
+            out.append(
+                [
+                    str(row.id),
+                    row.created_at.astimezone(ZoneInfo(tz)).strftime("%d.%m %H:%M"),
+                    code,
+                    str(row.registry_date or ""),
+                    str(row.summary.get("registry_lines", "")),
+                    str(booked) if row.summary.get("book_missing") else "dry run",
+                    str(differences),
+                    row.file_name,
+                ]
+            )
+        return out
+
+    rows = run_async(main)
+    table = Table(title="Registry imports", box=box.SIMPLE_HEAD)
+    for column in ("#", "imported", "agent", "day", "lines", "booked", "diff", "file"):
+        fold = column == "file"
+        table.add_column(
+            column,
+            no_wrap=not fold,
+            overflow="fold" if fold else "ellipsis",
+            justify="right" if column in ("#", "lines", "booked", "diff") else "left",
+        )
+    for cells in rows:
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)

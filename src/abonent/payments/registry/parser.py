@@ -1,0 +1,265 @@
+"""Reading an agent's daily registry: a CSV whose columns, delimiter, encoding and date format
+vary by agent. Every line is validated; a file with any bad line is refused as a whole, with
+every bad line named, because reconciling part of a registry would report the rest as
+"unknown to the agent".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from abonent.kit.errors import AbonentError
+from abonent.kit.money import parse_amount
+from abonent.kit.numbers import clean_account_number
+from abonent.payments.registry.errors import RegistryInvalid, RegistryOptionsInvalid
+
+FIELDS = ("txn_id", "account", "sum", "txn_date")
+REQUIRED = ("txn_id", "account", "sum")
+SKIP = ("-", "_", "")
+DEFAULT_COLUMNS = ("txn_id", "account", "sum", "txn_date")
+ENCODINGS = {
+    "utf-8": "utf-8-sig",
+    "utf8": "utf-8-sig",
+    "cp1251": "cp1251",
+    "windows-1251": "cp1251",
+}
+DELIMITERS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|"}
+# Tried in order when no --date-format is given: OSMP's own form first, then the usual ones.
+DATE_FORMATS = (
+    "%Y%m%d%H%M%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+)
+MAX_TXN_ID = 128
+MAX_ACCOUNT = 32
+MAX_PROBLEMS_IN_DETAIL = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    columns: tuple[str, ...] = DEFAULT_COLUMNS
+    """The file's columns in order; '-' or '_' skips a column the agent sends but we ignore."""
+    delimiter: str = "auto"
+    """';', ',', 'tab', '|', or 'auto': ';' if the first line has one, else tab, else ','."""
+    header: bool = True
+    encoding: str = "utf-8"
+    date_format: str | None = None
+    """strptime format of txn_date; None tries DATE_FORMATS. A date without zone is local."""
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    line_no: int
+    txn_id: str
+    account: str
+    """As the agent wrote it, less spaces and dashes; validated later (it may be mistyped)."""
+    amount_minor: int
+    txn_date: dt.datetime | None
+    """UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line_no: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line_no}: {self.reason}"
+
+
+@dataclass(slots=True)
+class Parsed:
+    lines: list[Line] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    columns = tuple(name.strip().lower() for name in names)
+    unknown = [c for c in columns if c not in FIELDS and c not in SKIP]
+    if unknown:
+        raise RegistryOptionsInvalid(
+            f"unknown column {unknown[0]!r}: use {', '.join(FIELDS)}, or '-' to skip one"
+        )
+    named = [c for c in columns if c not in SKIP]
+    repeated = sorted({c for c in named if named.count(c) > 1})
+    if repeated:
+        raise RegistryOptionsInvalid(f"column {repeated[0]!r} given twice")
+    missing = [c for c in REQUIRED if c not in named]
+    if missing:
+        raise RegistryOptionsInvalid(f"columns must include {', '.join(missing)}")
+    return columns
+
+
+def check_options(options: Options, *, have_date: bool) -> None:
+    parse_columns(options.columns)
+    if options.encoding.lower() not in ENCODINGS:
+        raise RegistryOptionsInvalid(
+            f"encoding {options.encoding!r}: use utf-8 or cp1251", code="registry_encoding_invalid"
+        )
+    if options.delimiter != "auto" and options.delimiter.lower() not in DELIMITERS:
+        raise RegistryOptionsInvalid(
+            f"delimiter {options.delimiter!r}: use ';', ',', 'tab', '|' or 'auto'"
+        )
+    if "txn_date" not in options.columns and not have_date:
+        raise RegistryOptionsInvalid(
+            "the registry has no txn_date column: give --date to say which day it covers"
+        )
+
+
+def decode(data: bytes, encoding: str) -> str:
+    codec = ENCODINGS[encoding.lower()]
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line_no = data.count(b"\n", 0, exc.start) + 1
+        hint = " (is it cp1251? try --encoding cp1251)" if codec.startswith("utf-8") else ""
+        raise RegistryInvalid(
+            f"line {line_no}: not valid {encoding}{hint}",
+            code="registry_encoding",
+            problems=[Problem(line_no, f"not valid {encoding}")],
+        ) from exc
+
+
+def sniff_delimiter(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if ";" in first:
+        return ";"
+    if "\t" in first:
+        return "\t"
+    return ","
+
+
+def parse_date(raw: str, fmt: str | None, tz: ZoneInfo) -> dt.datetime:
+    """A naive date is the agent's local time in the operator's time zone (as OSMP txn_date)."""
+    text = raw.strip()
+    if not text:
+        raise ValueError("txn_date is empty")
+    formats = (fmt,) if fmt else DATE_FORMATS
+    for candidate in formats:
+        try:
+            # Naive unless the format has %z: then it is the operator's local time, below.
+            moment = dt.datetime.strptime(text, candidate)  # noqa: DTZ007
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        return moment.astimezone(dt.UTC)
+    expected = f"format {fmt!r}" if fmt else "a date like 20261117153000 or 17.11.2026 15:30:00"
+    raise ValueError(f"txn_date {text!r} is not {expected}")
+
+
+def parse(data: bytes, options: Options, *, tz: str) -> Parsed:
+    """Read every line; collect every problem rather than stop at the first."""
+    zone = ZoneInfo(tz)
+    columns = parse_columns(options.columns)
+    text = decode(data, options.encoding)
+    if options.delimiter == "auto":
+        delimiter = sniff_delimiter(text)
+    else:
+        delimiter = DELIMITERS[options.delimiter.lower()]
+    index = {name: i for i, name in enumerate(columns) if name not in SKIP}
+    parsed = Parsed()
+    seen: dict[str, int] = {}
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header_pending = options.header
+    line_no = 0
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            parsed.problems.append(Problem(start, f"not readable as CSV: {exc}"))
+            break
+        line_no = start
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = _trim(row, len(columns))
+        if header_pending:
+            header_pending = False
+            if len(cells) != len(columns):
+                parsed.problems.append(
+                    Problem(
+                        line_no,
+                        f"the header has {len(cells)} columns but {len(columns)} are expected "
+                        f"({','.join(columns)}): is a column missing? (--columns)",
+                    )
+                )
+            continue
+        if len(cells) != len(columns):
+            parsed.problems.append(
+                Problem(line_no, f"expected {len(columns)} fields, found {len(cells)}")
+            )
+            continue
+        reasons: list[str] = []
+        txn_id = cells[index["txn_id"]].strip()
+        if not txn_id:
+            reasons.append("txn_id is empty")
+        elif len(txn_id) > MAX_TXN_ID:
+            reasons.append(f"txn_id is longer than {MAX_TXN_ID} characters")
+        elif txn_id in seen:
+            reasons.append(f"txn_id {txn_id} repeats line {seen[txn_id]}")
+        account = clean_account_number(cells[index["account"]].strip())
+        if not account:
+            reasons.append("account is empty")
+        elif len(account) > MAX_ACCOUNT:
+            reasons.append(f"account is longer than {MAX_ACCOUNT} characters")
+        amount = 0
+        try:
+            amount = parse_amount(_ungroup(cells[index["sum"]]), field="sum")
+            if amount <= 0:
+                reasons.append("sum must be positive")
+        except AbonentError as exc:
+            reasons.append(exc.detail)
+        txn_date = None
+        if "txn_date" in index:
+            try:
+                txn_date = parse_date(cells[index["txn_date"]], options.date_format, zone)
+            except ValueError as exc:
+                reasons.append(str(exc))
+        if reasons:
+            parsed.problems.append(Problem(line_no, "; ".join(reasons)))
+            continue
+        seen[txn_id] = line_no
+        parsed.lines.append(Line(line_no, txn_id, account, amount, txn_date))
+    if header_pending and not parsed.problems:
+        parsed.problems.append(Problem(max(line_no, 1), "the file is empty: no header, no lines"))
+    return parsed
+
+
+def _ungroup(raw: str) -> str:
+    """'1 500,00' as spreadsheets export it (space or no-break space between thousands)."""
+    return raw.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+
+
+def _trim(row: list[str], expected: int) -> list[str]:
+    """Drop empty trailing fields beyond the expected ones (a trailing ';' is common)."""
+    cells = list(row)
+    while len(cells) > expected and not cells[-1].strip():
+        cells.pop()
+    return cells
+
+
+def refuse_if_bad(parsed: Parsed) -> None:
+    if not parsed.problems:
+        return
+    shown = parsed.problems[:MAX_PROBLEMS_IN_DETAIL]
+    more = len(parsed.problems) - len(shown)
+    detail = "\n".join(
+        [f"registry refused, nothing imported: {len(parsed.problems)} bad line(s)"]
+        + [f"  {p}" for p in shown]
+        + ([f"  … and {more} more"] if more else [])
+    )
+    raise RegistryInvalid(detail, problems=parsed.problems)

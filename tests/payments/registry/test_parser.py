@@ -1,0 +1,201 @@
+"""Reading registry files: formats agents really send, and every way a line can be bad."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from abonent.payments.registry.errors import RegistryInvalid, RegistryOptionsInvalid
+from abonent.payments.registry.parser import (
+    Line,
+    Options,
+    Problem,
+    check_options,
+    parse,
+    parse_columns,
+    refuse_if_bad,
+)
+
+TZ = "Europe/Moscow"
+UTC = dt.UTC
+
+
+def at(y: int, m: int, d: int, h: int, mi: int = 0, s: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, h, mi, s, tzinfo=UTC)
+
+
+def test_osmp_style_utf8_file_with_the_default_columns() -> None:
+    data = b"txn_id;account;sum;txn_date\n1001;100000000009;500,50;20261117153000\n"
+    parsed = parse(data, Options(), tz=TZ)
+    assert parsed.problems == []
+    # 15:30 in Moscow is 12:30 UTC.
+    assert parsed.lines == [Line(2, "1001", "100000000009", 50_050, at(2026, 11, 17, 12, 30))]
+
+
+def test_a_bank_file_in_cp1251_with_semicolons_comma_decimals_and_russian_header() -> None:
+    text = (
+        "Номер платежа;Лицевой счёт;Сумма, руб.;Дата платежа\r\n"
+        "7001;1000 0000 0009;1 500,05;17.11.2026 09:05:00\r\n"
+        '7002;"100000000017";20;17.11.2026 23:59\r\n'
+    )
+    data = text.encode("cp1251")
+    parsed = parse(data, Options(encoding="cp1251"), tz=TZ)
+    assert parsed.problems == []
+    assert parsed.lines == [
+        Line(2, "7001", "100000000009", 150_005, at(2026, 11, 17, 6, 5)),
+        Line(3, "7002", "100000000017", 2_000, at(2026, 11, 17, 20, 59)),
+    ]
+
+
+def test_cp1251_read_as_utf8_is_refused_naming_the_line_and_the_likely_cause() -> None:
+    data = "txn_id;account;sum;txn_date\n1;100000000009;1,00;20261117100000;Оплата\n".encode(
+        "cp1251"
+    )
+    with pytest.raises(RegistryInvalid) as refused:
+        parse(data, Options(), tz=TZ)
+    assert refused.value.detail == "line 2: not valid utf-8 (is it cp1251? try --encoding cp1251)"
+    assert refused.value.code == "registry_encoding"
+
+
+def test_utf8_with_bom_comma_delimiter_and_dot_decimals() -> None:
+    data = "\ufefftxn_id,account,sum,txn_date\n9,100000000009,10.5,2026-11-17 10:00:00\n".encode()
+    parsed = parse(data, Options(), tz=TZ)
+    assert parsed.problems == []
+    assert parsed.lines == [Line(2, "9", "100000000009", 1_050, at(2026, 11, 17, 7))]
+
+
+def test_columns_can_be_reordered_and_skipped_without_a_header() -> None:
+    data = b"17.11.2026 10:00:00\tX-1\tignored\t100000000009\t12\n"
+    options = Options(
+        columns=parse_columns("txn_date,txn_id,-,account,sum"),
+        delimiter="tab",
+        header=False,
+        date_format="%d.%m.%Y %H:%M:%S",
+    )
+    parsed = parse(data, options, tz=TZ)
+    assert parsed.problems == []
+    assert parsed.lines == [Line(1, "X-1", "100000000009", 1_200, at(2026, 11, 17, 7))]
+
+
+def test_a_registry_without_dates_relies_on_the_day_given() -> None:
+    options = Options(columns=parse_columns("txn_id,account,sum"))
+    with pytest.raises(RegistryOptionsInvalid):
+        check_options(options, have_date=False)
+    check_options(options, have_date=True)
+    parsed = parse(b"1;100000000009;3\n", Options(columns=options.columns, header=False), tz=TZ)
+    assert parsed.lines == [Line(1, "1", "100000000009", 300, None)]
+
+
+def test_an_explicit_offset_in_the_date_is_respected() -> None:
+    data = b"txn_id;account;sum;txn_date\n1;100000000009;3;2026-11-17T10:00:00+05:00\n"
+    assert parse(data, Options(), tz=TZ).lines[0].txn_date == at(2026, 11, 17, 5)
+
+
+def test_a_trailing_delimiter_and_blank_lines_are_tolerated() -> None:
+    data = b"txn_id;account;sum;txn_date;\n\n1;100000000009;3;20261117100000;\n\n"
+    parsed = parse(data, Options(), tz=TZ)
+    assert parsed.problems == []
+    assert [line.line_no for line in parsed.lines] == [3]
+
+
+def test_every_bad_line_is_reported_with_its_number_and_reason() -> None:
+    data = (
+        b"txn_id;account;sum;txn_date\n"
+        b"1;100000000009;10,005;20261117100000\n"
+        b"2;100000000009;10,00;20261345100000\n"
+        b"3;100000000009;10,00\n"
+        b"4;100000000009;-5;20261117100000\n"
+        b"5;100000000009;0,00;20261117100000\n"
+        b";;abc;\n"
+        b"7;100000000009;1,00;20261117100000\n"
+        b"7;100000000009;2,00;20261117100000\n"
+        b"8;100000000009;1,00;17/11/2026\n"
+    )
+    parsed = parse(data, Options(), tz=TZ)
+    assert parsed.problems == [
+        Problem(2, "sum: at most two decimals allowed: '10,005'"),
+        Problem(
+            3,
+            "txn_date '20261345100000' is not a date like 20261117153000 or 17.11.2026 15:30:00",
+        ),
+        Problem(4, "expected 4 fields, found 3"),
+        Problem(5, "sum: must not be negative: '-5'"),
+        Problem(6, "sum must be positive"),
+        Problem(
+            7,
+            "txn_id is empty; account is empty; sum: not an amount: 'abc'; txn_date is empty",
+        ),
+        Problem(9, "txn_id 7 repeats line 8"),
+        Problem(
+            10, "txn_date '17/11/2026' is not a date like 20261117153000 or 17.11.2026 15:30:00"
+        ),
+    ]
+    assert [line.txn_id for line in parsed.lines] == ["7"]
+    with pytest.raises(RegistryInvalid) as refused:
+        refuse_if_bad(parsed)
+    assert refused.value.detail.splitlines()[0] == (
+        "registry refused, nothing imported: 8 bad line(s)"
+    )
+    assert refused.value.detail.splitlines()[1] == (
+        "  line 2: sum: at most two decimals allowed: '10,005'"
+    )
+    assert len(refused.value.detail.splitlines()) == 9
+
+
+def test_a_given_date_format_is_the_only_one_accepted() -> None:
+    data = b"txn_id;account;sum;txn_date\n1;100000000009;3;20261117100000\n"
+    parsed = parse(data, Options(date_format="%d.%m.%Y %H:%M:%S"), tz=TZ)
+    assert parsed.problems == [
+        Problem(2, "txn_date '20261117100000' is not format '%d.%m.%Y %H:%M:%S'")
+    ]
+
+
+def test_a_header_with_a_column_missing_is_refused() -> None:
+    data = b"txn_id;account;sum\n1;100000000009;3\n"
+    parsed = parse(data, Options(), tz=TZ)
+    assert parsed.problems == [
+        Problem(
+            1,
+            "the header has 3 columns but 4 are expected (txn_id,account,sum,txn_date): "
+            "is a column missing? (--columns)",
+        ),
+        Problem(2, "expected 4 fields, found 3"),
+    ]
+
+
+def test_an_empty_file_is_refused() -> None:
+    assert parse(b"", Options(), tz=TZ).problems == [
+        Problem(1, "the file is empty: no header, no lines")
+    ]
+    assert parse(b"txn_id;account;sum;txn_date\n", Options(), tz=TZ).problems == []
+
+
+def test_broken_quoting_is_reported() -> None:
+    data = b'txn_id;account;sum;txn_date\n1;"100000000009;3;20261117100000\n'
+    problems = parse(data, Options(), tz=TZ).problems
+    assert [p.line_no for p in problems] == [2]
+    assert problems[0].reason.startswith("not readable as CSV")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("txn_id,account,amount,txn_date", "unknown column 'amount'"),
+        ("txn_id,account,sum,sum", "column 'sum' given twice"),
+        ("txn_id,sum,txn_date", "columns must include account"),
+    ],
+)
+def test_bad_column_specs_are_refused(spec: str, message: str) -> None:
+    with pytest.raises(RegistryOptionsInvalid) as refused:
+        parse_columns(spec)
+    assert refused.value.detail.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [Options(encoding="koi8-r"), Options(delimiter=":")],
+)
+def test_unknown_encodings_and_delimiters_are_refused(options: Options) -> None:
+    with pytest.raises(RegistryOptionsInvalid):
+        check_options(options, have_date=False)
