@@ -95,6 +95,8 @@ class CardPayment(Base):
     __tablename__ = "card_payments"
     __table_args__ = (
         UniqueConstraint("provider", "provider_ref", name="uq_card_payments_provider_ref"),
+        # Settlement looks for pending and unknown payments by age.
+        Index("ix_card_payments_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -107,6 +109,9 @@ class CardPayment(Base):
     status: Mapped[str] = mapped_column(String(16))
     """'pending', 'succeeded', 'failed', 'unknown'."""
     return_url: Mapped[str] = mapped_column(String(1024))
+    """Where the payer goes after the result page ('' for none)."""
+    redirect_url: Mapped[str | None] = mapped_column(String(1024))
+    """The provider's payment page (None until the provider has answered)."""
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     failure_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -137,7 +142,7 @@ class SandboxAcquiringPayment(Base):
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16))
-    """'created', 'succeeded', 'declined', 'processing' (the payer chose a timeout)."""
+    """'created', 'succeeded', 'declined', 'processing' (the payer chose a timeout), 'expired'."""
     notify_url: Mapped[str] = mapped_column(String(1024))
     return_url: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -148,9 +153,9 @@ class RegistryImport(Base):
     """One agent daily registry read and reconciled against booked payments."""
 
     __tablename__ = "registry_imports"
-    __table_args__ = (
-        UniqueConstraint("agent_id", "file_sha256", name="uq_registry_imports_agent_file"),
-    )
+    # Not unique: every run is kept (a dry run, then a --book-missing run of the same file, or a
+    # re-run after late OSMP retries arrived); the index finds earlier runs of the same file.
+    __table_args__ = (Index("ix_registry_imports_agent_file", "agent_id", "file_sha256"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("payment_agents.id"))
@@ -171,12 +176,24 @@ class RegistryLine(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     registry_id: Mapped[int] = mapped_column(ForeignKey("registry_imports.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(32))
-    """'matched', 'missing_here', 'unknown_to_agent', 'amount_mismatch', 'booked'."""
+    """'matched', 'missing_here', 'unknown_to_agent', 'amount_mismatch', 'account_mismatch',
+    'status_mismatch', 'booked' (see payments/registry/service.py)."""
+    line_no: Mapped[int | None]
+    """Line in the agent's file (1-based, the header counts); None for unknown_to_agent."""
     txn_id: Mapped[str] = mapped_column(String(128))
+    txn_date: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """When the payer paid: the agent's date, or ours for a line unknown to the agent."""
     account_number: Mapped[str | None] = mapped_column(String(32))
+    """The account as the agent's registry gives it."""
+    our_account_number: Mapped[str | None] = mapped_column(String(32))
+    """The account of the payment booked here under this txn_id."""
     agent_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    """Kopecks, > 0, as the agent reports it."""
     our_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    """Kopecks, > 0, as booked here."""
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    note: Mapped[str | None] = mapped_column(String(255))
+    """Why a line differs or could not be booked."""
 
 
 Index("ix_payments_created", Payment.created_at)

@@ -1,5 +1,309 @@
+"""The payments JSON API (mounted under /v1): book with an Idempotency-Key, read, list, reverse."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.accounts.service import get_account
+from abonent.api import problems
+from abonent.api.deps import Db, require
+from abonent.api.v1 import pagination
+from abonent.config import get_settings
+from abonent.db.uow import Database
+from abonent.kit.actor import Actor
+from abonent.kit.errors import AbonentError, InvalidInput
+from abonent.models import Account, Payment
+from abonent.models.payments import PAYMENT_STATUSES
+from abonent.payments import idempotency as idem
+from abonent.payments.errors import PaymentNotFound
+from abonent.payments.schemas import (
+    PaymentCreate,
+    PaymentOut,
+    PaymentPage,
+    ReverseRequest,
+)
+from abonent.payments.service import METHODS, PaymentRequest, book_payment, reverse_payment
+
+router = APIRouter(tags=["payments"])
+
+MAX_ID = 2**63 - 1
+PaymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="a unique value per operation (e.g. a UUID), reused on every retry",
+    ),
+]
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+# --- Idempotency-Key on the wire ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    stored: bool = False
+    """True when the work already stored it with its own commit."""
+
+
+def json_reply(status: int, content: Any, *, stored: bool = False) -> Reply:
+    return Reply(status, bytes(JSONResponse(jsonable_encoder(content)).body), stored)
+
+
+def problem_reply(exc: AbonentError) -> Reply:
+    extra = jsonable_encoder(exc.extra)
+    response = problems.problem(exc.status, exc.code, exc.title, exc.detail, **extra)
+    return Reply(exc.status, bytes(response.body))
+
+
+def _response(status: int, body: bytes, *, replayed: bool | None = None) -> Response:
+    media = problems.MEDIA_TYPE if status >= 400 else "application/json"
+    response = Response(content=body, status_code=status, media_type=media)
+    if replayed is not None:
+        response.headers[REPLAYED_HEADER] = "true" if replayed else "false"
+    return response
+
+
+async def run_idempotent(
+    request: Request,
+    db: Database,
+    raw_key: str | None,
+    payload: Mapping[str, Any],
+    work: Callable[[idem.Claim | None], Awaitable[Reply]],
+    *,
+    required: bool = True,
+) -> Response:
+    """Run ``work`` at most once per (API key, Idempotency-Key) and answer as DESIGN §4 says.
+
+    ``work`` gets the claim so that it can store its reply in its own unit of work; a domain
+    refusal is stored too (a retry gets the same answer), anything unexpected releases the key.
+    """
+    if raw_key is None and not required:
+        return _response(*_unpack(await work(None)))
+    key = idem.validate_key(raw_key)
+    scope = f"apikey:{request.state.api_key_id}"
+    found = await idem.claim(
+        db,
+        scope=scope,
+        key=key,
+        fingerprint=idem.fingerprint(request.method, request.url.path, payload),
+        ttl=idem.ttl(get_settings().idempotency_ttl_hours),
+    )
+    if isinstance(found, idem.Stored):
+        return _response(found.status, found.body, replayed=True)
+    try:
+        reply = await work(found)
+    except AbonentError as exc:
+        if exc.status >= 500:
+            # Temporary: a retry with the same key should try again, not get this back.
+            await idem.release(db, found)
+            raise
+        reply = problem_reply(exc)
+        await idem.complete(db, found, reply.status, reply.body)
+        return _response(reply.status, reply.body, replayed=False)
+    except BaseException:
+        await idem.release(db, found)
+        raise
+    if not reply.stored:
+        await idem.complete(db, found, reply.status, reply.body)
+    return _response(reply.status, reply.body, replayed=False)
+
+
+def _unpack(reply: Reply) -> tuple[int, bytes]:
+    return reply.status, reply.body
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+def payment_out(payment: Payment, account_number: str) -> PaymentOut:
+    return PaymentOut(
+        id=payment.id,
+        account_number=account_number,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        method=payment.method,
+        status=payment.status,
+        source=payment.source,
+        source_txn_id=payment.source_txn_id,
+        comment=payment.comment,
+        created_at=payment.created_at,
+        booked_at=payment.booked_at,
+        entry_id=payment.entry_id,
+        reversal_entry_id=payment.reversal_entry_id,
+        reversal_reason=payment.reversal_reason,
+    )
+
+
+@router.post(
+    "/payments",
+    status_code=201,
+    response_model=PaymentOut,
+    responses={
+        200: {"description": "the external_id was already booked: that payment"},
+        400: {"description": "Idempotency-Key missing or malformed"},
+        409: {"description": "a request with this Idempotency-Key is still running"},
+        422: {"description": "invalid input, or the Idempotency-Key was used for another body"},
+    },
+)
+async def create_payment(
+    body: PaymentCreate,
+    request: Request,
+    db: Db,
+    actor: Annotated[Actor, Depends(require("payments.create"))],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Book a payment. Requires ``Idempotency-Key``; a retry with it returns the first answer."""
+    api_key_id = request.state.api_key_id
+
+    async def work(claimed: idem.Claim | None) -> Reply:
+        assert claimed is not None  # required=True
+
+        async def unit(session: AsyncSession) -> Reply:
+            account = await get_account(session, body.account_number)
+            booked = await book_payment(
+                session,
+                PaymentRequest(
+                    account=account,
+                    amount_minor=body.amount_minor,
+                    currency=body.currency,
+                    method=body.method,
+                    source=f"api:{api_key_id}",
+                    source_txn_id=body.external_id or claimed.key,
+                    actor=actor,
+                    comment=body.comment,
+                ),
+            )
+            reply = json_reply(
+                201 if booked.created else 200,
+                payment_out(booked.payment, account.number),
+                stored=True,
+            )
+            await idem.store(session, claimed, reply.status, reply.body)
+            return reply
+
+        return await db.run(unit)
+
+    return await run_idempotent(
+        request, db, idempotency_key, body.model_dump(mode="json"), work, required=True
+    )
+
+
+@router.get("/payments/{payment_id}", response_model=PaymentOut)
+async def get_payment(
+    payment_id: PaymentId,
+    db: Db,
+    _actor: Annotated[Actor, Depends(require("payments.read"))],
+) -> PaymentOut:
+    async with db.session() as session:
+        row = (
+            await session.execute(
+                select(Payment, Account.number)
+                .join(Account, Account.id == Payment.account_id)
+                .where(Payment.id == payment_id)
+            )
+        ).first()
+    if row is None:
+        raise PaymentNotFound(f"no payment {payment_id}")
+    return payment_out(row[0], row[1])
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)  # a time without a zone is read as UTC
+
+
+@router.get("/payments", response_model=PaymentPage)
+async def list_payments(
+    db: Db,
+    _actor: Annotated[Actor, Depends(require("payments.read"))],
+    account_number: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query()] = None,
+    method: Annotated[str | None, Query()] = None,
+    since: Annotated[dt.datetime | None, Query(description="created at or after")] = None,
+    until: Annotated[dt.datetime | None, Query(description="created before")] = None,
+    limit: pagination.Limit = pagination.DEFAULT_LIMIT,
+    cursor: pagination.Cursor = None,
+) -> PaymentPage:
+    """Payments, newest first, filtered; follow ``next_cursor`` for the next page."""
+    if status is not None and status not in PAYMENT_STATUSES:
+        raise InvalidInput(
+            f"status must be one of {', '.join(PAYMENT_STATUSES)}", code="status_invalid"
+        )
+    if method is not None and method not in METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(METHODS)}", code="method_invalid")
+    since, until = _aware(since), _aware(until)
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("since must be earlier than until", code="period_invalid")
+    # A cursor is only good for the filters it was issued with.
+    scope = f"payments|{account_number}|{status}|{method}|{since}|{until}"
+    before = pagination.decode(cursor, scope)
+    stmt = select(Payment, Account.number).join(Account, Account.id == Payment.account_id)
+    if before is not None:
+        stmt = stmt.where(Payment.id < before)
+    async with db.session() as session:
+        if account_number is not None:
+            account = await get_account(session, account_number)
+            stmt = stmt.where(Payment.account_id == account.id)
+        if status is not None:
+            stmt = stmt.where(Payment.status == status)
+        if method is not None:
+            stmt = stmt.where(Payment.method == method)
+        if since is not None:
+            stmt = stmt.where(Payment.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(Payment.created_at < until)
+        rows = (await session.execute(stmt.order_by(Payment.id.desc()).limit(limit + 1))).all()
+    return PaymentPage(
+        items=[payment_out(payment, number) for payment, number in rows[:limit]],
+        next_cursor=pagination.next_cursor(scope, [payment.id for payment, _ in rows], limit),
+    )
+
+
+@router.post(
+    "/payments/{payment_id}/reverse",
+    response_model=PaymentOut,
+    responses={422: {"description": "not a booked payment, or already reversed"}},
+)
+async def reverse(
+    payment_id: PaymentId,
+    body: ReverseRequest,
+    request: Request,
+    db: Db,
+    actor: Annotated[Actor, Depends(require("payments.reverse"))],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Reverse a booked payment (supervisor, admin): the debt it paid is owed again. Audited.
+
+    An ``Idempotency-Key`` is optional here (a second reversal is refused anyway); with one, a
+    retry gets the first answer instead of ``payment_already_reversed``.
+    """
+
+    async def work(claimed: idem.Claim | None) -> Reply:
+        async def unit(session: AsyncSession) -> Reply:
+            payment = await reverse_payment(session, payment_id, reason=body.reason, actor=actor)
+            account = await session.get(Account, payment.account_id)
+            assert account is not None
+            reply = json_reply(200, payment_out(payment, account.number), stored=True)
+            if claimed is not None:
+                await idem.store(session, claimed, reply.status, reply.body)
+            return reply
+
+        return await db.run(unit)
+
+    return await run_idempotent(
+        request, db, idempotency_key, body.model_dump(mode="json"), work, required=False
+    )

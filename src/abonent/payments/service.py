@@ -180,6 +180,10 @@ async def reverse_payment(
         raise PaymentNotFound(f"no payment {payment_id}")
     await lock_balance(session, payment.account_id)
     await session.refresh(payment)
+    if payment.status == "reversed":
+        raise NotReversible(
+            f"payment {payment_id} was already reversed", code="payment_already_reversed"
+        )
     if payment.status != "succeeded" or payment.entry_id is None:
         raise NotReversible(f"payment {payment_id} is {payment.status}, not a booked payment")
     posted = await reverse_entry(session, payment.entry_id, reason=reason.strip(), actor=actor.name)

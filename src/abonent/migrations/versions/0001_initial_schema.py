@@ -212,8 +212,11 @@ def upgrade() -> None:
             name=op.f("fk_registry_imports_agent_id_payment_agents"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_imports")),
-        sa.UniqueConstraint("agent_id", "file_sha256", name="uq_registry_imports_agent_file"),
     )
+    with op.batch_alter_table("registry_imports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_registry_imports_agent_file", ["agent_id", "file_sha256"], unique=False
+        )
     op.create_table(
         "account_balances",
         sa.Column(
@@ -580,6 +583,7 @@ def upgrade() -> None:
         sa.Column("provider_ref", sa.String(length=128), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("return_url", sa.String(length=1024), nullable=False),
+        sa.Column("redirect_url", sa.String(length=1024), nullable=True),
         sa.Column(
             "payment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
@@ -599,6 +603,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_card_payments_account_id"), ["account_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_card_payments_status_created", ["status", "created_at"], unique=False
+        )
 
     op.create_table(
         "registry_lines",
@@ -607,13 +614,17 @@ def upgrade() -> None:
             "registry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=True),
         sa.Column("txn_id", sa.String(length=128), nullable=False),
+        sa.Column("txn_date", sa.DateTime(timezone=True), nullable=True),
         sa.Column("account_number", sa.String(length=32), nullable=True),
+        sa.Column("our_account_number", sa.String(length=32), nullable=True),
         sa.Column("agent_amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("our_amount_minor", sa.BigInteger(), nullable=True),
         sa.Column(
             "payment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
+        sa.Column("note", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
             ["payment_id"], ["payments.id"], name=op.f("fk_registry_lines_payment_id_payments")
         ),
@@ -642,6 +653,7 @@ def downgrade() -> None:
 
     op.drop_table("registry_lines")
     with op.batch_alter_table("card_payments", schema=None) as batch_op:
+        batch_op.drop_index("ix_card_payments_status_created")
         batch_op.drop_index(batch_op.f("ix_card_payments_account_id"))
 
     op.drop_table("card_payments")

@@ -1,5 +1,171 @@
+"""Card acquiring on the wire: the card-payments API, the provider's webhook, the result page.
+
+Mounted at the root: ``/v1/card-payments``, ``/webhooks/acquiring/{provider}``,
+``/pay/card/{id}/result`` (public, for the payer), and the sandbox provider's own pages.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from abonent.api.deps import Db, require
+from abonent.config import Settings
+from abonent.kit.actor import Actor
+from abonent.kit.errors import AbonentError
+from abonent.payments import idempotency as idem
+from abonent.payments.acquiring import sandbox_endpoints
+from abonent.payments.acquiring import service as cards
+from abonent.payments.acquiring.deps import AppSettings, Provider
+from abonent.payments.endpoints import (
+    MAX_ID,
+    IdempotencyKeyHeader,
+    Reply,
+    json_reply,
+    run_idempotent,
+)
+from abonent.payments.schemas import CardPaymentCreate, CardPaymentOut
+from abonent.web.templating import templates
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter()
+router.include_router(sandbox_endpoints.router)
+
+CardId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def card_out(view: cards.CardView, settings: Settings) -> CardPaymentOut:
+    card = view.card
+    started = not card.provider_ref.startswith("new:")
+    return CardPaymentOut(
+        id=card.id,
+        account_number=view.account_number,
+        amount_minor=card.amount_minor,
+        currency=card.currency,
+        provider=card.provider,
+        provider_ref=card.provider_ref if started else None,
+        status=card.status,
+        redirect_url=card.redirect_url,
+        result_url=cards.result_url(settings, card.id),
+        return_url=card.return_url or None,
+        payment_id=card.payment_id,
+        failure_reason=card.failure_reason,
+        created_at=card.created_at,
+        updated_at=card.updated_at,
+    )
+
+
+@router.post(
+    "/v1/card-payments",
+    status_code=201,
+    response_model=CardPaymentOut,
+    tags=["card payments"],
+    responses={503: {"description": "the provider did not answer; nothing was charged"}},
+)
+async def create_card_payment(
+    body: CardPaymentCreate,
+    request: Request,
+    db: Db,
+    provider: Provider,
+    settings: AppSettings,
+    actor: Annotated[Actor, Depends(require("card_payments.create"))],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Start a card payment: send the payer to ``redirect_url``; they come back to
+    ``result_url``. An ``Idempotency-Key`` is optional here (nothing is charged yet); with one, a
+    retry returns the same payment instead of starting another."""
+
+    async def work(_claimed: idem.Claim | None) -> Reply:
+        view = await cards.create(
+            db,
+            provider,
+            settings,
+            account_number=body.account_number,
+            amount_minor=body.amount_minor,
+            currency=body.currency,
+            return_url=body.return_url,
+            actor=actor,
+        )
+        return json_reply(201, card_out(view, settings))
+
+    return await run_idempotent(
+        request, db, idempotency_key, body.model_dump(mode="json"), work, required=False
+    )
+
+
+@router.get("/v1/card-payments/{card_id}", response_model=CardPaymentOut, tags=["card payments"])
+async def get_card_payment(
+    card_id: CardId,
+    db: Db,
+    settings: AppSettings,
+    _actor: Annotated[Actor, Depends(require("payments.read"))],
+) -> CardPaymentOut:
+    return card_out(await cards.get(db, card_id), settings)
+
+
+@router.post("/webhooks/acquiring/{provider_name}", tags=["card payments"])
+async def acquiring_webhook(
+    provider_name: Annotated[str, Path(max_length=32)],
+    request: Request,
+    db: Db,
+    provider: Provider,
+) -> JSONResponse:
+    """The provider tells us how a payment ended. Signed (see docs/payments.md); a forged,
+    stale or malformed notice is refused, a replayed one (same event id) changes nothing."""
+    if provider_name != provider.name:
+        raise cards.ProviderNotConfigured(f"no acquiring provider {provider_name!r} here")
+    body = await request.body()
+    result = await cards.handle_webhook(db, provider, request.headers, body)
+    return JSONResponse(
+        {
+            "result": result.result,
+            "card_payment_id": result.card_payment_id,
+            "status": result.status,
+        }
+    )
+
+
+@router.get("/pay/card/{card_id}/result", response_class=HTMLResponse, include_in_schema=False)
+async def result_page(
+    card_id: Annotated[str, Path(max_length=20)],
+    request: Request,
+    db: Db,
+    provider: Provider,
+    settings: AppSettings,
+    t: Annotated[str | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """What the payer sees on coming back from the provider (Russian; works on a phone)."""
+    number = int(card_id) if card_id.isdigit() else 0
+    if not 1 <= number <= MAX_ID or not cards.token_ok(settings, number, t):
+        return _not_found(request)
+    try:
+        view = await cards.get(db, number)
+        if view.card.status in ("pending", "unknown"):
+            # The payer may be back before the webhook (or instead of it): ask the provider.
+            card = await cards.refresh(db, provider, number)
+            view = cards.CardView(card, view.account_number)
+    except cards.CardPaymentNotFound:
+        return _not_found(request)
+    except AbonentError as exc:
+        log.warning("acquiring.result_refresh_failed", card_payment_id=number, code=exc.code)
+        view = await cards.get(db, number)
+    return templates.TemplateResponse(
+        request,
+        "payments/card_result.html",
+        {"card": view.card, "account_number": view.account_number},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "payments/not_found.html",
+        {},
+        status_code=404,
+        headers={"Cache-Control": "no-store"},
+    )
