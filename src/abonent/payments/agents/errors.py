@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from abonent.kit.errors import Conflict, Forbidden, NotFound, Unauthorized
+from abonent.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
 class AgentNotFound(NotFound):
@@ -21,3 +21,15 @@ class AgentAddressRefused(Forbidden):
 
 class AgentDisabled(Forbidden):
     default_code = "agent_disabled"
+
+
+class AmountBelowMinimum(InvalidInput):
+    """Below the smallest payment this agent may take (OSMP result 241)."""
+
+    default_code = "amount_below_agent_minimum"
+
+
+class AmountAboveMaximum(InvalidInput):
+    """Above the largest payment this agent may take (OSMP result 242)."""
+
+    default_code = "amount_above_agent_maximum"

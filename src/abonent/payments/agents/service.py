@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ipaddress
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
+from functools import lru_cache
 
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,11 +20,22 @@ from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
 from abonent.models import PaymentAgent
-from abonent.payments.agents.errors import AgentExists, AgentNotFound
+from abonent.payments.agents.errors import (
+    AgentAddressRefused,
+    AgentAuthFailed,
+    AgentDisabled,
+    AgentExists,
+    AgentNotFound,
+)
 
 _hasher = PasswordHasher()
 _CODE = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
 DISCLOSURES = ("none", "masked")
+MIN_PASSWORD_LENGTH = 8
+
+
+def code_well_formed(code: str) -> bool:
+    return bool(_CODE.match(code or ""))
 
 
 def _networks(addresses: Sequence[str]) -> list[str]:
@@ -51,10 +66,7 @@ async def create_agent(
         raise InvalidInput(
             "agent code: 2-32 letters, digits, '-' or '_'", code="agent_code_invalid"
         )
-    if len(password or "") < 8:
-        raise InvalidInput(
-            "agent password must be at least 8 characters", code="agent_password_weak"
-        )
+    _check_password_strength(password)
     if not 0 < min_sum_minor <= max_sum_minor:
         raise InvalidInput("need 0 < min-sum <= max-sum", code="agent_limits_invalid")
     if disclosure not in DISCLOSURES:
@@ -109,10 +121,44 @@ async def disable_agent(session: AsyncSession, code: str, *, actor: Actor) -> Pa
     return agent
 
 
+async def enable_agent(session: AsyncSession, code: str, *, actor: Actor) -> PaymentAgent:
+    agent = await get_agent(session, code)
+    agent.active = True
+    record(session, actor, "agent.enable", object_type="agent", object_id=code)
+    await session.flush()
+    return agent
+
+
+async def set_password(
+    session: AsyncSession, code: str, password: str, *, actor: Actor
+) -> PaymentAgent:
+    """Replace the agent's password. Processes that cached the old one stop accepting it at once:
+    the verification cache is keyed by the stored hash, which changes here."""
+    _check_password_strength(password)
+    agent = await get_agent(session, code)
+    agent.password_hash = _hasher.hash(password)
+    record(session, actor, "agent.set_password", object_type="agent", object_id=code)
+    await session.flush()
+    return agent
+
+
+def _check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"agent password must be at least {MIN_PASSWORD_LENGTH} characters",
+            code="agent_password_weak",
+        )
+
+
 def password_matches(agent: PaymentAgent, password: str) -> bool:
+    """The full argon2 verification (~50 ms of CPU): see :func:`authorize` for the fast path."""
+    return _verify_hash(agent.password_hash, password)
+
+
+def _verify_hash(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(agent.password_hash, password)
-    except VerificationError:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
         return False
 
 
@@ -123,4 +169,110 @@ def address_allowed(agent: PaymentAgent, address: str | None) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in ipaddress.ip_network(net) for net in agent.allowed_ips)
+    return any(ip in net for net in _parsed_networks(tuple(agent.allowed_ips)))
+
+
+@lru_cache(maxsize=256)
+def _parsed_networks(
+    networks: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+# --- authentication of protocol calls ----------------------------------------------------------
+#
+# argon2 costs ~50 ms of CPU by design; paying it on every check/pay would cap an agent at a few
+# dozen requests a second per core. A successful verification is remembered in this process,
+# keyed by (agent id, stored hash, sha256 of the password): a new password or a re-created agent
+# changes the key, so a stale entry can never admit anyone. Failures are never remembered.
+
+_VERIFIED_MAX = 1024
+_verified: OrderedDict[tuple[int, str, bytes], None] = OrderedDict()
+
+
+def _cache_key(agent_id: int, password_hash: str, password: str) -> tuple[int, str, bytes]:
+    return agent_id, password_hash, hashlib.sha256(password.encode()).digest()
+
+
+def _remember(key: tuple[int, str, bytes]) -> None:
+    _verified[key] = None
+    _verified.move_to_end(key)
+    while len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+
+
+def forget_verified_passwords() -> None:
+    """Drop every remembered verification (tests; an operator's emergency lever)."""
+    _verified.clear()
+
+
+class PasswordUnverified(Exception):
+    """Control flow, not a refusal: the password has not been verified in this process yet.
+
+    The caller leaves its unit of work (so that no transaction or SQLite write lock is held for
+    the ~50 ms of argon2), calls :func:`verify_password`, and tries again.
+    """
+
+    def __init__(self, agent_id: int, password_hash: str) -> None:
+        super().__init__("password not verified yet")
+        self.agent_id = agent_id
+        self.password_hash = password_hash
+
+
+_in_flight: dict[tuple[int, str, bytes], asyncio.Future[bool]] = {}
+
+
+async def verify_password(error: PasswordUnverified, password: str) -> bool:
+    """Run argon2 in a worker thread; remember a success.
+
+    Concurrent requests with the same credentials (an agent's burst right after a restart)
+    share one verification instead of each spending ~50 ms of CPU and 64 MiB on its own.
+    """
+    key = _cache_key(error.agent_id, error.password_hash, password)
+    if key in _verified:  # verified by another request since this one looked
+        return True
+    pending = _in_flight.get(key)
+    if pending is not None:
+        await asyncio.wait([pending])
+        if not pending.cancelled() and pending.exception() is None:
+            return pending.result()
+        # The first verifier was cancelled or failed: verify on our own below.
+    future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    _in_flight[key] = future
+    try:
+        ok = await asyncio.to_thread(_verify_hash, error.password_hash, password)
+    except BaseException:
+        future.cancel()
+        raise
+    finally:
+        if _in_flight.get(key) is future:
+            del _in_flight[key]
+    if ok:
+        _remember(key)
+    future.set_result(ok)
+    return ok
+
+
+def authorize(
+    agent: PaymentAgent | None,
+    *,
+    username: str | None,
+    password: str | None,
+    address: str | None,
+) -> PaymentAgent:
+    """Decide whether a protocol call may proceed, cheapest checks first.
+
+    An unknown agent code is answered exactly like a foreign address, so that nobody outside an
+    agent's networks can learn which codes exist or try passwords; inside them, a wrong password
+    is refused before the agent's state is revealed.
+    """
+    if agent is None or not address_allowed(agent, address):
+        raise AgentAddressRefused(f"calls from {address or 'an unknown address'} are not allowed")
+    if username != agent.code or not password:
+        raise AgentAuthFailed("wrong agent code or password")
+    key = _cache_key(agent.id, agent.password_hash, password)
+    if key not in _verified:
+        raise PasswordUnverified(agent.id, agent.password_hash)
+    if not agent.active:
+        raise AgentDisabled(f"agent {agent.code} is disabled")
+    return agent
