@@ -78,7 +78,10 @@ async def post_entry(
     actor: str = "system",
     currency: str = "RUB",
     reverses_entry_id: int | None = None,
+    locked: AccountBalance | None = None,
 ) -> tuple[JournalEntry, AccountBalance]:
+    """Write one balanced entry and move the balance. ``locked``: the caller already holds the
+    account's balance row (from :func:`lock_balance` in this unit of work); saves a round trip."""
     if len(legs) < 2:
         raise UnbalancedEntry("an entry needs at least two postings")
     for leg in legs:
@@ -88,7 +91,9 @@ async def post_entry(
             raise UnbalancedEntry("a posting of zero says nothing")
     if sum(leg.amount_minor for leg in legs) != 0:
         raise UnbalancedEntry("postings of an entry must sum to zero")
-    balance = await lock_balance(session, account_id)
+    if locked is not None and locked.account_id != account_id:
+        raise AssertionError("the locked balance belongs to another account")
+    balance = locked if locked is not None else await lock_balance(session, account_id)
     now = clock.now()
     entry = JournalEntry(
         account_id=account_id,
@@ -185,6 +190,7 @@ async def post_credit(
     source: str | None = None,
     business_date: dt.date | None = None,
     currency: str = "RUB",
+    locked: AccountBalance | None = None,
 ) -> Posted:
     """Credit the subscriber (a payment, a goodwill credit): allocated to the oldest debt."""
     _positive(amount_minor)
@@ -284,6 +290,10 @@ async def allocate(
     Disputed charges come last: money is not spent on a charge the subscriber contests while
     undisputed debt is waiting.
     """
+    # Debits minus credits still open equal minus the balance, so the open credit is
+    # debt + balance: when either side is empty there is nothing to match and no need to look.
+    if balance.debt_minor <= 0 or balance.debt_minor + balance.balance_minor <= 0:
+        return []
     account_id = balance.account_id
     credits = list(
         await session.scalars(

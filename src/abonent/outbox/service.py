@@ -29,9 +29,14 @@ async def enqueue(
     account_id: int | None = None,
     dedupe_key: str | None = None,
     available_at: dt.datetime | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage | None:
-    """Queue a side effect. With ``dedupe_key``, a second enqueue of the same key is a no-op."""
-    if dedupe_key is not None:
+    """Queue a side effect. With ``dedupe_key``, a second enqueue of the same key is a no-op.
+
+    ``fresh``: the caller knows the key cannot exist yet (it names a row created in this very
+    unit of work), so the look-up is skipped; the unique constraint still guards it.
+    """
+    if dedupe_key is not None and not fresh:
         found = await session.scalar(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
         )
@@ -49,5 +54,4 @@ async def enqueue(
         created_at=now,
     )
     session.add(message)
-    await session.flush()
     return message

@@ -133,6 +133,7 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         actor=request.actor.name,
         source=f"{request.source}:{request.source_txn_id}"[:128],
         currency=request.currency,
+        locked=balance,
     )
     payment = Payment(
         account_id=account.id,
@@ -164,7 +165,10 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         source=request.source,
         txn_id=request.source_txn_id,
     )
-    restored = await restore_paid_services(session, account, request.actor)
+    # Only a payment that cleared some debt can have cleared a suspended service's overdue.
+    restored = (
+        await restore_paid_services(session, account, request.actor) if posted.allocations else ()
+    )
     await _notify_booked(session, account, payment)
     return Booked(payment, created=True, restored_service_ids=restored)
 
@@ -311,6 +315,7 @@ async def _notify_booked(session: AsyncSession, account: Account, payment: Payme
         },
         account_id=account.id,
         dedupe_key=f"sms:payment:{payment.id}",
+        fresh=True,
     )
 
 
