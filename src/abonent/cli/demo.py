@@ -1,5 +1,130 @@
+"""``abonent demo load``: demo data, then everything needed to try it, ready to paste."""
+
 from __future__ import annotations
+
+import time
+from urllib.parse import quote
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from abonent.cli.charges import progress_bar, run_refusing, say
+from abonent.db.uow import Database
+from abonent.demo.loader import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoReport, load_demo
+from abonent.kit import clock
+from abonent.kit.money import format_money, format_plain
+from abonent.kit.numbers import luhn_valid
+
+app = typer.Typer(no_args_is_help=True, help="Demo data.")
+
+
+@app.command("load")
+def load_command(
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Same seed, same day: same data."),
+    customers: int = typer.Option(DEFAULT_CUSTOMERS, "--customers", help="How many customers."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Where `abonent serve` will listen."),
+    port: int = typer.Option(8000, "--port", help="Its port."),
+    with_worker: bool = typer.Option(
+        False, "--with-worker", help="The server will relay SMS and events (serve --with-worker)."
+    ),
+) -> None:
+    """Load half a year of a few hundred subscribers into an empty database.
+
+    Refuses a database that already has customers: demo people must never mix with real ones.
+    """
+    started = time.monotonic()
+    with progress_bar() as report:
+
+        async def main(db: Database) -> DemoReport:
+            return await load_demo(db, seed=seed, customers=customers, progress=report)
+
+        result = run_refusing(main)
+    print_report(result, host, port, with_worker, time.monotonic() - started)
+
+
+def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds: float) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    keys = {role: key for role, _name, key in r.api_keys}
+    say(f"Demo data loaded (seed {r.seed}, as of {r.today:%d.%m.%Y}) in {seconds:.1f} s")
+    say(
+        f"  {r.customers} customers, {r.accounts} accounts, {r.services} services; "
+        f"{r.charges} charges ({format_money(r.charges_minor)}), "
+        f"{r.payments} payments ({format_money(r.payments_minor)})"
+    )
+    say(
+        f"  in credit: {r.in_credit} accounts; with overdue debt: {r.overdue}; "
+        f"services suspended for debt: {r.suspended_for_debt}; "
+        f"closed accounts still owing: {r.closed_with_debt}"
+    )
+    say(
+        "  ledger reconciled: no drift"
+        if r.reconciled
+        else "  LEDGER DRIFT: run `abonent ledger reconcile`"
+    )
+    say("")
+    say(
+        f"Start it with `abonent serve --host {host} --port {port}` (make demo already does), then:"
+    )
+    say(f"  {base}/                 the service")
+    say(f"  {base}/docs             interactive API documentation")
+    say(f"  {base}/openapi.json     the OpenAPI schema")
+    say(f"  {base}/healthz          liveness and schema revision")
+    if with_worker:
+        say("  SMS (payment confirmations, notices) appear on the server's console, relayed by")
+        say("  its worker; those of the simulated past were marked delivered.")
+    say("")
+    say("API keys (header `Authorization: Bearer <key>`):")
+    for role, name, key in r.api_keys:
+        say(f"  {role:<12} {key}   ({name})")
+    say(
+        f"Payment agent (OSMP): code {r.agent_code}, password {r.agent_password}, "
+        "calls accepted from 127.0.0.1 and ::1 only"
+    )
+    say("")
+    say("Accounts worth a look:")
+    for case in r.showcase:
+        st = case.statement
+        say(f"  {case.number}  {case.title}")
+        facts = (
+            f"баланс {format_money(st.balance_minor)}, долг {format_money(st.debt_minor)}, "
+            f"просрочено {format_money(st.overdue_minor)}"
+        )
+        by_service = "; ".join(
+            f"{d.label}: {format_money(d.debt_minor)}"
+            + (f" (просрочено {format_money(d.overdue_minor)})" if d.overdue_minor else "")
+            for d in st.debt_by_service
+        )
+        say(f"                {facts}")
+        if by_service:
+            say(f"                по услугам: {by_service}")
+        if case.suspended:
+            say(f"                приостановлено: {', '.join(case.suspended)}")
+    say("")
+    pay = next((c for c in r.showcase if c.number == r.pay_number), None)
+    debt = pay.statement.debt_minor if pay is not None and pay.statement.debt_minor > 0 else 50_000
+    number = r.pay_number
+    assert luhn_valid(number)
+    txn = f"{int(time.time())}"
+    txn_date = clock.now().strftime("%Y%m%d%H%M%S")
+    agent = f"{r.agent_code}:{r.agent_password}"
+    card, chip = r.lookup_tv
+    say("Try (paste as is):")
+    clerk = f"-H 'Authorization: Bearer {keys['clerk']}'"
+    say(f"  curl -s {clerk} {base}/v1/accounts/{number}/statement")
+    say(
+        f"  curl -s -H 'Authorization: Bearer {keys['hotline']}' "
+        f"'{base}/v1/lookup?msisdn={quote(r.lookup_msisdn)}'"
+    )
+    say(
+        f"  curl -s -H 'Authorization: Bearer {keys['hotline']}' "
+        f"'{base}/v1/lookup?smart_card={card}&chip_id={chip}'"
+    )
+    say(
+        f"  curl -s -u {agent} '{base}/agents/osmp/{r.agent_code}?command=check&txn_id={txn}"
+        f"&account={number}&sum={format_plain(debt)}'"
+    )
+    say(
+        f"  curl -s -u {agent} '{base}/agents/osmp/{r.agent_code}?command=pay&txn_id={txn}"
+        f"&account={number}&sum={format_plain(debt)}&txn_date={txn_date}'"
+    )
+    say(f"  abonent account show {number}")

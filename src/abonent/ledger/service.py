@@ -205,6 +205,7 @@ async def post_credit(
         source=source,
         actor=actor,
         currency=currency,
+        locked=locked,
     )
     item = _open_item(
         entry, CREDIT, kind, amount_minor, today, description=description, currency=currency
@@ -294,31 +295,16 @@ async def allocate(
     # debt + balance: when either side is empty there is nothing to match and no need to look.
     if balance.debt_minor <= 0 or balance.debt_minor + balance.balance_minor <= 0:
         return []
-    account_id = balance.account_id
-    credits = list(
+    # One read for both sides; credits are never disputed, so one order serves both.
+    items = (
         await session.scalars(
             select(OpenItem)
-            .where(
-                OpenItem.account_id == account_id,
-                OpenItem.side == CREDIT,
-                OpenItem.remaining_minor > 0,
-            )
-            .order_by(OpenItem.due_date, OpenItem.id)
-        )
-    )
-    if not credits:
-        return []
-    debits = list(
-        await session.scalars(
-            select(OpenItem)
-            .where(
-                OpenItem.account_id == account_id,
-                OpenItem.side == DEBIT,
-                OpenItem.remaining_minor > 0,
-            )
+            .where(OpenItem.account_id == balance.account_id, OpenItem.remaining_minor > 0)
             .order_by(OpenItem.disputed, OpenItem.due_date, OpenItem.id)
         )
-    )
+    ).all()
+    credits = [item for item in items if item.side == CREDIT]
+    debits = [item for item in items if item.side == DEBIT]
     made: list[Allocation] = []
     credit_iter = iter(credits)
     credit = next(credit_iter, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -165,11 +166,18 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         source=request.source,
         txn_id=request.source_txn_id,
     )
+    services = (
+        await session.scalars(
+            select(Service).where(Service.account_id == account.id).order_by(Service.id)
+        )
+    ).all()
     # Only a payment that cleared some debt can have cleared a suspended service's overdue.
     restored = (
-        await restore_paid_services(session, account, request.actor) if posted.allocations else ()
+        await restore_paid_services(session, account, request.actor, services=services)
+        if posted.allocations
+        else ()
     )
-    await _notify_booked(session, account, payment)
+    await _notify_booked(session, account, payment, services)
     return Booked(payment, created=True, restored_service_ids=restored)
 
 
@@ -215,18 +223,21 @@ async def reverse_payment(
 
 
 async def restore_paid_services(
-    session: AsyncSession, account: Account, actor: Actor
+    session: AsyncSession,
+    account: Account,
+    actor: Actor,
+    *,
+    services: Sequence[Service] | None = None,
 ) -> tuple[int, ...]:
-    """Restore every service suspended for debt whose overdue debt is now cleared."""
-    suspended = list(
-        await session.scalars(
-            select(Service).where(
-                Service.account_id == account.id,
-                Service.status == "suspended",
-                Service.suspended_reason == "debt",
-            )
-        )
-    )
+    """Restore every service suspended for debt whose overdue debt is now cleared.
+
+    ``services``: the account's services when the caller already read them.
+    """
+    if services is None:
+        services = (
+            await session.scalars(select(Service).where(Service.account_id == account.id))
+        ).all()
+    suspended = [s for s in services if s.status == "suspended" and s.suspended_reason == "debt"]
     if not suspended or account.status == "closed":
         return ()
     today = clock.today(get_settings().timezone)
@@ -264,18 +275,19 @@ async def restore_paid_services(
     return tuple(restored)
 
 
-async def notice_recipient(session: AsyncSession, account: Account) -> str | None:
+async def notice_recipient(
+    session: AsyncSession, account: Account, services: Sequence[Service] | None = None
+) -> str | None:
     """Where an SMS about the account goes: its first active SIM, else the contact phone."""
-    msisdn = await session.scalar(
-        select(Service.msisdn)
-        .where(
-            Service.account_id == account.id, Service.kind == "mobile", Service.status != "closed"
-        )
-        .order_by(Service.id)
-        .limit(1)
-    )
-    if msisdn:
-        return msisdn
+    if services is None:
+        services = (
+            await session.scalars(
+                select(Service).where(Service.account_id == account.id).order_by(Service.id)
+            )
+        ).all()
+    for service in sorted(services, key=lambda s: s.id):
+        if service.kind == "mobile" and service.status != "closed" and service.msisdn:
+            return service.msisdn
     return await session.scalar(
         select(Customer.contact_phone).where(Customer.id == account.customer_id)
     )
@@ -288,7 +300,11 @@ def confirmation_text(amount_minor: int, currency: str, account_number: str) -> 
     ).replace("\u00a0", " ")
 
 
-async def _notify_booked(session: AsyncSession, account: Account, payment: Payment) -> None:
+async def _notify_booked(
+    session: AsyncSession, account: Account, payment: Payment, services: Sequence[Service]
+) -> None:
+    # Read before queueing, so that both messages are written in one flush.
+    to = await notice_recipient(session, account, services)
     await outbox.enqueue(
         session,
         outbox.PAYMENT_BOOKED,
@@ -301,7 +317,6 @@ async def _notify_booked(session: AsyncSession, account: Account, payment: Payme
         },
         account_id=account.id,
     )
-    to = await notice_recipient(session, account)
     if to is None:
         return
     await outbox.enqueue(

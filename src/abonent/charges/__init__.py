@@ -1,0 +1,1 @@
+"""Charges: rated usage and one-off charges imported from the rating system, monthly fees."""
