@@ -46,11 +46,17 @@ class Caller:
     address: str | None
 
 
-@router.api_route(
+@router.get(
     "/agents/osmp/{code}",
-    methods=["GET", "POST"],
     response_class=Response,
-    summary="OSMP (QIWI) provider protocol: check and pay",
+    operation_id="osmp_get",
+    summary="OSMP (QIWI) provider protocol: check and pay, parameters in the query",
+)
+@router.post(
+    "/agents/osmp/{code}",
+    response_class=Response,
+    operation_id="osmp_post",
+    summary="OSMP (QIWI) provider protocol: check and pay, parameters as a form",
 )
 async def osmp_call(code: str, request: Request) -> Response:
     db: Database = request.app.state.db
