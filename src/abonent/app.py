@@ -20,6 +20,7 @@ from abonent.db.uow import Database
 from abonent.payments import endpoints as payments_api
 from abonent.payments.acquiring import endpoints as acquiring
 from abonent.payments.agents import endpoints as agents
+from abonent.web import docs, home
 from abonent.worker.relay import Relay, default_handlers
 
 
@@ -48,10 +49,14 @@ def create_app(database: Database | None = None) -> FastAPI:
         version=__version__,
         summary="Personal accounts, ledger, statement and payments of a telecom operator",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.db = db
     app.state.settings = settings
     problems.install(app)
+    app.include_router(home.router)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(v1_customers.router, prefix="/v1")
     app.include_router(v1_accounts.router, prefix="/v1")
