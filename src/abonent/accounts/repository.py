@@ -100,4 +100,19 @@ async def page(
         stmt = stmt.where(AccountBalance.debt_minor == 0)
     if status:
         stmt = stmt.where(Account.status == status)
-    return [(a, b) for a, b in (await session.execute(stmt)).tuples()]
+    return [(a, b) for a, b in await session.execute(stmt)]
+
+
+async def contracts_of(session: AsyncSession, account_id: int) -> Sequence[Contract]:
+    return (
+        await session.scalars(
+            select(Contract).where(Contract.account_id == account_id).order_by(Contract.id)
+        )
+    ).all()
+
+
+async def tariff_codes(session: AsyncSession, tariff_ids: set[int]) -> dict[int, str]:
+    if not tariff_ids:
+        return {}
+    rows = await session.execute(select(Tariff.id, Tariff.code).where(Tariff.id.in_(tariff_ids)))
+    return {tariff_id: code for tariff_id, code in rows}

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +44,22 @@ from abonent.models import (
 )
 from abonent.models.accounts import ACCOUNT_STATUSES, SERVICE_KINDS
 
-_SERVICE_LABELS = {"mobile": "Мобильная связь", "internet": "Домашний интернет", "tv": "ТВ"}
+_SERVICE_LABELS = {
+    "mobile": "Мобильная связь",
+    "internet": "Домашний интернет",
+    "tv": "ТВ",
+    # Debt not tied to a service (an account-level fee), as the statement shows it.
+    "account": "Лицевой счёт",
+}
+
+
+def _display_msisdn(e164: str) -> str:
+    """'+79161234567' -> '+7 916 123-45-67': how a person writes their number."""
+    return str(
+        phonenumbers.format_number(
+            phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+    )
 
 
 @lru_cache(maxsize=1)
@@ -132,6 +148,40 @@ async def customers_by_passport(session: AsyncSession, passport: str) -> Sequenc
     return (await session.scalars(select(Customer).where(Customer.passport_hash == digest))).all()
 
 
+async def identify_by_passport(
+    session: AsyncSession, passport: str, *, actor: Actor, reason: str | None = None
+) -> Sequence[Customer]:
+    """Find customers by passport as an identity check: audited even when nobody matches.
+
+    The audit keeps the masked passport only: the trail must not become a copy of the data.
+    """
+    normalized = normalize_passport(passport)
+    found = await customers_by_passport(session, normalized)
+    why = reason.strip() if reason and reason.strip() else None
+    for customer in found:
+        record(
+            session,
+            actor,
+            "customer.identity_check",
+            object_type="customer",
+            object_id=customer.id,
+            reason=why,
+            passport=mask_passport(normalized),
+        )
+    if not found:
+        record(
+            session,
+            actor,
+            "customer.identity_check",
+            object_type="customer",
+            object_id="no_match",
+            reason=why,
+            passport=mask_passport(normalized),
+        )
+    await session.flush()
+    return found
+
+
 def reveal_passport(
     session: AsyncSession, customer: Customer, *, actor: Actor, reason: str
 ) -> str | None:
@@ -165,7 +215,7 @@ async def open_account(
     rng: random.Random | None = None,
 ) -> Account:
     await get_customer(session, customer_id)
-    if not isinstance(credit_limit_minor, int) or credit_limit_minor < 0:
+    if type(credit_limit_minor) is not int or credit_limit_minor < 0:
         raise InvalidInput("credit_limit_minor must be kopecks >= 0", code="credit_limit_invalid")
     currency = currency or get_settings().currency
     if currency != get_settings().currency:
@@ -215,8 +265,10 @@ async def open_account(
 async def set_credit_limit(
     session: AsyncSession, account: Account, credit_limit_minor: int, *, actor: Actor
 ) -> Account:
-    if not isinstance(credit_limit_minor, int) or credit_limit_minor < 0:
+    if type(credit_limit_minor) is not int or credit_limit_minor < 0:
         raise InvalidInput("credit_limit_minor must be kopecks >= 0", code="credit_limit_invalid")
+    if account.status == "closed":
+        raise AccountClosed(f"account {account.number} is closed: it takes no new credit")
     previous, account.credit_limit_minor = account.credit_limit_minor, credit_limit_minor
     record(
         session,
@@ -301,7 +353,7 @@ async def add_service(
         service.msisdn = normalize_msisdn(spec.msisdn)
         if await session.scalar(select(Service.id).where(Service.msisdn == service.msisdn)):
             raise IdentifierTaken(f"{service.msisdn} is already in use", code="msisdn_taken")
-        default_label = service.msisdn
+        default_label = _display_msisdn(service.msisdn)
     elif spec.kind == "internet":
         login = (spec.login or "").strip()
         if not login or len(login) > 64 or not login.isprintable() or " " in login:

@@ -57,6 +57,15 @@ def install(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            # Not JSON at all: a client bug of another kind than a field out of range.
+            return problem(
+                400,
+                "malformed_json",
+                "Malformed JSON",
+                "the request body is not valid JSON",
+                errors=errors,
+            )
         return problem(
             422,
             "validation_error",

@@ -9,8 +9,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "accounts.read": ALL,
     "accounts.write": ("admin", "supervisor", "clerk"),
     "accounts.close": ("admin", "supervisor"),
+    # A credit limit lets a subscriber run up debt: a risk decision, not desk work.
+    "accounts.credit_limit": ("admin", "supervisor"),
     "customers.read": STAFF,
     "customers.write": ("admin", "supervisor", "clerk"),
+    # The full passport; the hotline works with masked data only.
+    "customers.reveal": ("admin", "supervisor", "clerk"),
     "ledger.read": ALL,
     "payments.read": ALL,
     "payments.create": ("admin", "supervisor", "clerk", "integration"),

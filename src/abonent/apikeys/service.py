@@ -6,9 +6,12 @@ authentication off the hot path's profile.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from abonent.audit.service import record
 from abonent.kit import clock
 from abonent.kit.actor import Actor
-from abonent.kit.errors import InvalidInput, NotFound, Unauthorized
+from abonent.kit.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from abonent.models import ApiKey
 from abonent.models.ops import ROLES
 
@@ -74,6 +77,86 @@ def actor_of(key: ApiKey) -> Actor:
     return Actor(f"apikey:{key.id}:{key.name}", key.role)
 
 
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What a request needs to know about its key, detached from any session."""
+
+    id: int
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyInfo:
+        return cls(key.id, key.name, key.role)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(f"apikey:{self.id}:{self.name}", self.role)
+
+
+class KeyCache:
+    """Keys that authenticated recently, kept in process for ``ttl`` seconds.
+
+    Every API request authenticates; without this the key lookup is a database round trip on
+    each of them, often the only one besides the work itself. The price: a revoked key keeps
+    working in a process that saw it for at most ``ttl`` seconds. Only valid keys are kept
+    (never the plain key, only its digest); unknown keys always go to the database.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 5.0,
+        max_size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self.clock = clock
+        self._entries: dict[str, tuple[float, KeyInfo]] = {}
+        self._pending: dict[str, asyncio.Future[KeyInfo]] = {}
+
+    def get(self, plain: str) -> KeyInfo | None:
+        digest = _digest(plain.strip())
+        found = self._entries.get(digest)
+        if found is None:
+            return None
+        expires, info = found
+        if self.clock() >= expires:
+            self._entries.pop(digest, None)
+            return None
+        return info
+
+    def put(self, plain: str, info: KeyInfo) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_size:
+            self._entries.clear()
+        self._entries[_digest(plain.strip())] = (self.clock() + self.ttl, info)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def resolve(self, plain: str, load: Callable[[], Awaitable[KeyInfo]]) -> KeyInfo:
+        """The cached answer, or ``load()``: once, however many requests miss at the same time.
+
+        When an entry expires under load, every request in flight misses at once; without this
+        each would take a database connection of its own for the same row.
+        """
+        info = self.get(plain)
+        if info is not None:
+            return info
+        digest = _digest(plain.strip())
+        pending = self._pending.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(load())
+            self._pending[digest] = pending
+            pending.add_done_callback(lambda _done: self._pending.pop(digest, None))
+        # Shielded: a caller that gives up does not cancel the lookup the others wait for.
+        info = await asyncio.shield(pending)
+        self.put(plain, info)
+        return info
+
+
 async def list_keys(session: AsyncSession) -> Sequence[ApiKey]:
     return (await session.scalars(select(ApiKey).order_by(ApiKey.id))).all()
 
@@ -82,6 +165,8 @@ async def revoke(session: AsyncSession, key_id: int, *, actor: Actor) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}", code="api_key_not_found")
+    if not key.active:
+        raise Conflict(f"API key {key_id} is already revoked", code="api_key_already_revoked")
     key.active = False
     key.revoked_at = clock.now()
     record(session, actor, "apikey.revoke", object_type="api_key", object_id=key.id)

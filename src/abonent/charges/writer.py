@@ -28,7 +28,7 @@ from abonent.kit.actor import Actor
 from abonent.kit.money import format_plain
 from abonent.ledger.service import CREDIT, DEBIT, allocate
 from abonent.models import AccountBalance, JournalEntry, OpenItem, Posting
-from abonent.models.ledger import SUBSCRIBER_LEDGER
+from abonent.models.ledger import SUBSCRIBER_LEDGER, still_open
 
 ITEM_COLUMNS = (
     "account_id",
@@ -418,7 +418,7 @@ async def _allocate_prepaid(
                 .where(
                     OpenItem.account_id.in_(part),
                     OpenItem.side == CREDIT,
-                    OpenItem.remaining_minor > 0,
+                    still_open(),
                 )
                 .distinct()
             )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from abonent.kit import clock
 from abonent.ledger.errors import AlreadyReversed, EntryNotFound, NotReversible, UnbalancedEntry
 from abonent.models import AccountBalance, Allocation, JournalEntry, OpenItem, Posting
-from abonent.models.ledger import SUBSCRIBER_LEDGER
+from abonent.models.ledger import SUBSCRIBER_LEDGER, still_open
 
 DEBIT = "debit"
 CREDIT = "credit"
@@ -299,7 +299,7 @@ async def allocate(
     items = (
         await session.scalars(
             select(OpenItem)
-            .where(OpenItem.account_id == balance.account_id, OpenItem.remaining_minor > 0)
+            .where(OpenItem.account_id == balance.account_id, still_open())
             .order_by(OpenItem.disputed, OpenItem.due_date, OpenItem.id)
         )
     ).all()

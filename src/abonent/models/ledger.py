@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, String, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from abonent.models.base import Base, BigId, UTCDateTime
@@ -121,3 +121,13 @@ Index(
 Index("ix_open_items_account", OpenItem.account_id, OpenItem.id)
 Index("ix_journal_entries_account", JournalEntry.account_id, JournalEntry.id)
 Index("ix_postings_account_ledger", Posting.account_id, Posting.ledger)
+
+
+def still_open() -> ColumnElement[bool]:
+    """``remaining_minor > 0`` with the zero written as a literal, not a bound parameter.
+
+    PostgreSQL uses the partial index ``ix_open_items_open`` only when it can prove the query's
+    predicate implies the index's; a prepared statement's generic plan with ``$1`` cannot, and
+    a read that takes 0.1 ms on an account with a million entries then takes 100 ms.
+    """
+    return OpenItem.remaining_minor > literal_column("0")

@@ -26,6 +26,7 @@ from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
 from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_entry
 from abonent.models import Account, Customer, OpenItem, Payment, Service
+from abonent.models.ledger import still_open
 from abonent.outbox import service as outbox
 from abonent.payments.errors import (
     AccountNotPayable,
@@ -249,7 +250,7 @@ async def restore_paid_services(
                 OpenItem.account_id == account.id,
                 OpenItem.service_id == service.id,
                 OpenItem.side == DEBIT,
-                OpenItem.remaining_minor > 0,
+                still_open(),
                 OpenItem.disputed.is_(False),
                 OpenItem.due_date < today,
             )
