@@ -18,6 +18,10 @@ TARGETS = {
     "statement_http_ratio": ("bench_statement_http.py", ">=", 0.5),
     "statement_scale_ratio": ("bench_statement_scale.py", "<=", 1.2),
     "import_ratio": ("bench_import.py", ">=", 0.3),
+    # Informational: the same import against COPY into open_items itself (its indexes and
+    # foreign keys), which is what the import must write; the target above is against a bare
+    # table of the same columns with only a primary key.
+    "import_schema_ratio": ("bench_import.py", ">=", 0.3),
     "osmp_pay_ratio": ("bench_osmp.py", ">=", 0.3),
 }
 SUMMARY = re.compile(r"^(\w+_ratio)=([0-9.]+)\s*$", re.MULTILINE)
@@ -27,9 +31,13 @@ def main() -> int:
     only = set(sys.argv[1:])
     results: dict[str, float] = {}
     failed: list[str] = []
+    ran: set[str] = set()
     for name, (script, _, _) in TARGETS.items():
         if only and name not in only and script not in only:
             continue
+        if script in ran:
+            continue
+        ran.add(script)
         path = HERE / script
         if not path.exists():
             print(f"--- {script}: missing", flush=True)
