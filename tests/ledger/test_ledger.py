@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from abonent.db.uow import Database
-from abonent.ledger.errors import AlreadyReversed, UnbalancedEntry
+from abonent.ledger.errors import AlreadyReversed, EntryNotFound, NotReversible, UnbalancedEntry
 from abonent.ledger.service import Leg, post_entry, reverse_entry
 from abonent.models import AccountBalance, JournalEntry, Posting
 from abonent.statement.service import statement_for
@@ -87,3 +87,57 @@ async def test_postings_are_append_only_in_the_database(db: Database) -> None:
         total = await s.scalar(select(func.sum(Posting.amount_minor)))
         assert total == 0
         assert await s.scalar(select(func.count()).select_from(Posting)) == 4
+
+
+@pytest.mark.parametrize(
+    "legs",
+    [
+        [Leg("subscriber", 100)],
+        [Leg("subscriber", 100), Leg("revenue:other", -100.0)],  # type: ignore[arg-type]
+        [Leg("subscriber", True), Leg("revenue:other", -1)],  # type: ignore[arg-type]
+        [Leg("subscriber", 0), Leg("revenue:other", 0)],
+    ],
+)
+async def test_malformed_entries_are_refused(db: Database, legs: list[Leg]) -> None:
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+    with pytest.raises(UnbalancedEntry):
+        async with db.session(write=True) as s:
+            await post_entry(
+                s, account_id=account.id, kind="adjustment", legs=legs, business_date=D(2026, 11, 1)
+            )
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+@pytest.mark.parametrize("amount", [0, -5, 1.5, True])
+async def test_charges_and_credits_need_positive_kopecks(db: Database, amount: object) -> None:
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+    for post in (charge, pay):
+        with pytest.raises(UnbalancedEntry):
+            async with db.session(write=True) as s:
+                if post is charge:
+                    await charge(s, account, amount, due=D(2026, 12, 1))  # type: ignore[arg-type]
+                else:
+                    await pay(s, account, amount)  # type: ignore[arg-type]
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+async def test_unknown_entries_and_reversals_are_not_reversed(db: Database, clock) -> None:
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+        paid = await pay(s, account, 5_000)
+    with pytest.raises(EntryNotFound):
+        async with db.session(write=True) as s:
+            await reverse_entry(s, 999_999, reason="typo", actor="test")
+    async with db.session(write=True) as s:
+        reversal = await reverse_entry(s, paid.entry.id, reason="duplicate", actor="test")
+    with pytest.raises(NotReversible):
+        async with db.session(write=True) as s:
+            await reverse_entry(s, reversal.entry.id, reason="undo the undo", actor="test")
+    async with db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 2
+        bal = await s.get(AccountBalance, account.id)
+        assert bal is not None and (bal.balance_minor, bal.debt_minor) == (0, 0)
