@@ -65,3 +65,9 @@ def test_money_refuses_floats_and_mixed_currency() -> None:
     with pytest.raises(ValueError, match="currency"):
         Money(1, "RUB") + Money(1, "USD")
     assert (Money(300) - Money(100)).minor == 200
+
+
+@pytest.mark.parametrize("text", ["١٠", "１０", "10.٥", "²"])
+def test_only_ascii_digits_are_amounts(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_amount(text)

@@ -86,3 +86,10 @@ def test_passport_encrypted_and_hashed_with_keys() -> None:
     assert PiiCipher(b"k" * 32, b"x" * 32).lookup_hash(normalized) != cipher.lookup_hash(normalized)
     with pytest.raises(InvalidInput):
         normalize_passport("45 10 12345")
+
+
+def test_only_ascii_digits_make_account_numbers_and_passports() -> None:
+    with pytest.raises(InvalidInput):
+        validate_account_number("١٢٣٤٥٦٧٨٩٠١٢")
+    with pytest.raises(InvalidInput):
+        normalize_passport("４５１０１２３４５６")

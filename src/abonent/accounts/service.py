@@ -120,7 +120,7 @@ async def create_customer(
         raise InvalidInput("full_name is required (at most 255 characters)", code="name_invalid")
     if kind == "person" and passport is None:
         raise InvalidInput("a person needs passport data", code="passport_required")
-    if inn is not None and not (inn.isdigit() and len(inn) in (10, 12)):
+    if inn is not None and not (inn.isascii() and inn.isdigit() and len(inn) in (10, 12)):
         raise InvalidInput("INN must be 10 or 12 digits", code="inn_invalid")
     customer = Customer(
         kind=kind,
@@ -366,8 +366,8 @@ async def add_service(
         default_label = f"Интернет: {login}"
     else:
         card, chip = (spec.smart_card or "").strip(), (spec.chip_id or "").strip()
-        if not (card.isdigit() and 6 <= len(card) <= 32) or not (
-            chip.isalnum() and len(chip) <= 32
+        if not (card.isascii() and card.isdigit() and 6 <= len(card) <= 32) or not (
+            chip.isascii() and chip.isalnum() and len(chip) <= 32
         ):
             raise InvalidInput(
                 "a TV service needs a numeric smart_card and an alphanumeric chip_id",

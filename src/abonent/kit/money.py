@@ -9,7 +9,7 @@ from abonent.kit.errors import InvalidInput
 
 MINOR_PER_MAJOR = 100
 CURRENCY_SIGNS = {"RUB": "₽"}
-_AMOUNT = re.compile(r"^(?P<sign>-)?(?P<major>\d{1,15})(?:[.,](?P<minor>\d{1,}))?$")
+_AMOUNT = re.compile(r"^(?P<sign>-)?(?P<major>[0-9]{1,15})(?:[.,](?P<minor>[0-9]+))?$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import phonenumbers
 
 from abonent.kit.errors import InvalidInput
 
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"^[0-9]+$")
 
 
 def luhn_check_digit(payload: str) -> str:

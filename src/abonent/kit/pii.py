@@ -17,7 +17,7 @@ _NONCE = 12
 def normalize_passport(raw: str) -> str:
     """'45 10 123456' / '4510-123456' -> '4510123456' (series 4 digits + number 6 digits)."""
     digits = re.sub(r"[\s\-№]", "", raw or "")
-    if not re.fullmatch(r"\d{10}", digits):
+    if not re.fullmatch(r"[0-9]{10}", digits):
         raise InvalidInput(
             "passport must be series (4 digits) and number (6 digits)", code="passport_malformed"
         )
