@@ -14,6 +14,7 @@ from abonent.models import (
     AccountBalance,
     AuditEvent,
     JournalEntry,
+    OpenItem,
     OutboxMessage,
     Payment,
     Service,
@@ -156,3 +157,32 @@ async def test_reverse_payment_reopens_debt_and_only_once(db: Database, clock) -
     with pytest.raises(NotReversible):
         await db.run(lambda s: reverse_payment(s, booked.payment.id, reason="again", actor=staff))
     assert await counts(db) == before
+
+
+async def test_objects_loaded_before_booking_show_what_it_wrote(db: Database, clock) -> None:
+    # PostgreSQL books with statements of its own; what this unit had loaded must not go stale.
+    async with db.session(write=True) as s:
+        account, (sim,) = await make_account(s)
+        first = await charge(s, account, 30_000, due=D(2026, 10, 1), service=sim)
+        second = await charge(s, account, 20_000, due=D(2026, 11, 1), service=sim)
+    assert first.item is not None and second.item is not None
+    async with db.session(write=True) as s:
+        balance = await s.get(AccountBalance, account.id)
+        older = await s.get(OpenItem, first.item.id)
+        newer = await s.get(OpenItem, second.item.id)
+        booked = await book_payment(s, request(account, 35_000))
+        assert balance is not None and older is not None and newer is not None
+        seen = (
+            (balance.balance_minor, balance.debt_minor, balance.entries_count),
+            (older.remaining_minor, older.cleared_at),
+            (newer.remaining_minor, newer.cleared_at),
+        )
+        assert await s.get(Payment, booked.payment.id) is booked.payment
+    assert seen == ((-15_000, 15_000, 3), (0, clock.now()), (15_000, None))
+    async with db.session() as s:
+        stored = await s.get(AccountBalance, account.id)
+        assert stored is not None
+        assert (stored.balance_minor, stored.debt_minor, stored.entries_count) == seen[0]
+        for item, expected in ((first.item, seen[1]), (second.item, seen[2])):
+            fresh = await s.get(OpenItem, item.id)
+            assert fresh is not None and (fresh.remaining_minor, fresh.cleared_at) == expected

@@ -55,7 +55,9 @@ class Database:
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
         """A unit of work that commits on success and rolls back on any exception."""
         async with self.sessionmaker() as session:
-            if write:
+            # Only SQLite's BEGIN reads the option (BEGIN IMMEDIATE); on PostgreSQL it would
+            # just cost a connection set-up of its own on every unit.
+            if write and self.is_sqlite:
                 await session.connection(execution_options={WRITE_OPTION: True})
             try:
                 yield session

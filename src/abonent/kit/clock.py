@@ -42,7 +42,12 @@ def now() -> dt.datetime:
     return _clock.now()
 
 
-def today(tz: str = "Europe/Moscow") -> dt.date:
+def today(tz: str | None = None) -> dt.date:
+    """The business date: today in ``tz``, by default the operator's configured time zone."""
+    if tz is None:
+        from abonent.config import get_settings  # settings read lazily: kit stays importable alone
+
+        tz = get_settings().timezone
     return _clock.today(tz)
 
 

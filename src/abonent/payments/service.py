@@ -12,10 +12,14 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from abonent.accounts.service import change_service_status
 from abonent.audit.service import record
@@ -25,9 +29,10 @@ from abonent.kit.actor import Actor
 from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
 from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_entry
-from abonent.models import Account, Customer, OpenItem, Payment, Service
+from abonent.models import Account, AccountBalance, Customer, OpenItem, Payment, Service
 from abonent.models.ledger import still_open
 from abonent.outbox import service as outbox
+from abonent.payments import pg_booking
 from abonent.payments.errors import (
     AccountNotPayable,
     AmountInvalid,
@@ -107,22 +112,16 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
             "a transaction id of 1-128 characters is required", code="txn_id_invalid"
         )
     print_ = fingerprint(account.number, request.amount_minor, request.currency)
+    if _on_postgres(session):
+        booked = await _book_on_postgres(session, request, print_)
+        if booked is not None:
+            return booked
     # Lock first: a retry racing on another connection then finds the first one's row here.
     balance = await lock_balance(session, account.id)
     existing = await find(session, request.source, request.source_txn_id)
     if existing is not None:
         if existing.fingerprint != print_:
-            log.warning(
-                "payment.duplicate_mismatch",
-                source=request.source,
-                txn_id=request.source_txn_id,
-                payment_id=existing.id,
-            )
-            raise DuplicateMismatch(
-                f"transaction {request.source_txn_id} was already booked with another "
-                "account or amount",
-                payment_id=existing.id,
-            )
+            raise _mismatch(request, existing.id)
         return Booked(existing, created=False)
     check_payable(account, balance.debt_minor, request.amount_minor, request.currency)
     now = clock.now()
@@ -149,7 +148,7 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         agent_id=request.agent_id,
         entry_id=posted.entry.id,
         txn_date=request.txn_date,
-        comment=(request.comment or None) and request.comment[:255],
+        comment=_comment(request),
         actor=request.actor.name[:128],
         created_at=now,
         booked_at=now,
@@ -163,9 +162,7 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         object_type="payment",
         object_id=payment.id,
         account_id=account.id,
-        amount_minor=request.amount_minor,
-        source=request.source,
-        txn_id=request.source_txn_id,
+        **_audit_details(request),
     )
     services = (
         await session.scalars(
@@ -180,6 +177,150 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
     )
     await _notify_booked(session, account, payment, services)
     return Booked(payment, created=True, restored_service_ids=restored)
+
+
+def _on_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _book_on_postgres(
+    session: AsyncSession, request: PaymentRequest, print_: str
+) -> Booked | None:
+    """Book with two statements (see :mod:`abonent.payments.pg_booking`) what the ORM path
+    below would book with ~16 and several times the CPU; the rows are the same.
+
+    None: this account needs the ORM path (no balance row yet, services that the payment may
+    restore, credits waiting for debt, or a booking of this transaction that the lock's
+    snapshot did not see); nothing has been written, and the lock, if taken, is kept.
+    """
+    account = request.account
+    # Text statements do not autoflush; the ORM path's first query would have.
+    await session.flush()
+    locked = await pg_booking.lock(
+        session,
+        account_id=account.id,
+        customer_id=account.customer_id,
+        source=request.source,
+        source_txn_id=request.source_txn_id,
+    )
+    if locked is None:
+        return None
+    if locked.existing_id is not None:
+        if locked.existing_fingerprint != print_:
+            raise _mismatch(request, locked.existing_id)
+        existing = await session.get(Payment, locked.existing_id)
+        if existing is None:  # a payment is never deleted, and the lock's snapshot saw it
+            raise AssertionError(f"payment {locked.existing_id} vanished")
+        return Booked(existing, created=False)
+    check_payable(account, locked.debt_minor, request.amount_minor, request.currency)
+    # ledger.allocate's own shortcut, on the balance as it is once the credit is posted.
+    allocate = (
+        locked.debt_minor > 0
+        and locked.debt_minor + locked.balance_minor + request.amount_minor > 0
+    )
+    # Only a payment that clears debt can restore a service (see the ORM path).
+    if (allocate and locked.debt_suspended) or locked.new_payment_id is None:
+        return None
+    payment_id = locked.new_payment_id
+    now = clock.now()
+    memo = _memo(request)[:255]
+    to = locked.recipient
+    written = await pg_booking.write(
+        session,
+        {
+            "account_id": account.id,
+            "customer_id": account.customer_id,
+            "payment_id": payment_id,
+            "amount_minor": request.amount_minor,
+            "agent_id": request.agent_id,
+            "currency": request.currency,
+            "method": request.method,
+            "source": request.source,
+            "source_txn_id": request.source_txn_id,
+            "fingerprint": print_,
+            "memo": memo,
+            "entry_source": f"{request.source}:{request.source_txn_id}"[:128],
+            "entry_actor": request.actor.name,
+            "counter_ledger": f"clearing:{request.source}",
+            "comment": _comment(request),
+            "actor": request.actor.name[:128],
+            "role": request.actor.role,
+            "object_id": str(payment_id),
+            "recipient": to,
+            "sms_key": f"sms:payment:{payment_id}",
+            # As post_credit dates it: clock.today(), the operator's time zone.
+            "business_date": clock.today(),
+            "now": now,
+            "txn_date": request.txn_date,
+            "allocate": allocate,
+            "notify": to is not None,
+            "details": _audit_details(request),
+            "booked_payload": _booked_payload(
+                payment_id, account, request.amount_minor, request.currency, request.method
+            ),
+            "sms_payload": _sms_payload(
+                to or "", payment_id, request.amount_minor, request.currency, account.number
+            ),
+        },
+    )
+    if written is None:
+        return None
+    payment = Payment(
+        id=payment_id,
+        account_id=account.id,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        method=request.method,
+        source=request.source,
+        source_txn_id=request.source_txn_id,
+        fingerprint=print_,
+        status="succeeded",
+        agent_id=request.agent_id,
+        entry_id=written.entry_id,
+        reversal_entry_id=None,
+        reversal_reason=None,
+        txn_date=request.txn_date,
+        comment=_comment(request),
+        actor=request.actor.name[:128],
+        created_at=now,
+        booked_at=now,
+    )
+    # The row is in the database already: the session takes the object as loaded, not new.
+    make_transient_to_detached(payment)
+    session.add(payment)
+    _sync_loaded(session, account.id, written, now)
+    return Booked(payment, created=True)
+
+
+def _sync_loaded(
+    session: AsyncSession, account_id: int, written: pg_booking.Written, now: dt.datetime
+) -> None:
+    """Objects this session loaded earlier (the OSMP request loads the balance with the account)
+    would otherwise keep what the statement changed behind the ORM's back."""
+    balance = session.identity_map.get(identity_key(AccountBalance, account_id))
+    if isinstance(balance, AccountBalance):
+        set_committed_value(balance, "balance_minor", written.balance_minor)
+        set_committed_value(balance, "debt_minor", written.debt_minor)
+        set_committed_value(balance, "entries_count", written.entries_count)
+        set_committed_value(balance, "updated_at", now)
+    for cleared in written.cleared:
+        item = session.identity_map.get(identity_key(OpenItem, cleared.id))
+        if isinstance(item, OpenItem):
+            set_committed_value(item, "remaining_minor", cleared.remaining_minor)
+            set_committed_value(item, "cleared_at", cleared.cleared_at)
+
+
+def _mismatch(request: PaymentRequest, payment_id: int) -> DuplicateMismatch:
+    log.warning(
+        "payment.duplicate_mismatch",
+        source=request.source,
+        txn_id=request.source_txn_id,
+        payment_id=payment_id,
+    )
+    return DuplicateMismatch(
+        f"transaction {request.source_txn_id} was already booked with another account or amount",
+        payment_id=payment_id,
+    )
 
 
 async def reverse_payment(
@@ -309,13 +450,9 @@ async def _notify_booked(
     await outbox.enqueue(
         session,
         outbox.PAYMENT_BOOKED,
-        {
-            "payment_id": payment.id,
-            "account_number": account.number,
-            "amount_minor": payment.amount_minor,
-            "currency": payment.currency,
-            "method": payment.method,
-        },
+        _booked_payload(
+            payment.id, account, payment.amount_minor, payment.currency, payment.method
+        ),
         account_id=account.id,
     )
     if to is None:
@@ -323,16 +460,49 @@ async def _notify_booked(
     await outbox.enqueue(
         session,
         outbox.SMS_SEND,
-        {
-            "to": to,
-            "text": confirmation_text(payment.amount_minor, payment.currency, account.number),
-            "kind": "payment_confirmation",
-            "payment_id": payment.id,
-        },
+        _sms_payload(to, payment.id, payment.amount_minor, payment.currency, account.number),
         account_id=account.id,
         dedupe_key=f"sms:payment:{payment.id}",
         fresh=True,
     )
+
+
+# The payloads and columns both booking paths write, built in one place so that they cannot drift.
+
+
+def _booked_payload(
+    payment_id: int, account: Account, amount_minor: int, currency: str, method: str
+) -> dict[str, Any]:
+    return {
+        "payment_id": payment_id,
+        "account_number": account.number,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "method": method,
+    }
+
+
+def _sms_payload(
+    to: str, payment_id: int, amount_minor: int, currency: str, account_number: str
+) -> dict[str, Any]:
+    return {
+        "to": to,
+        "text": confirmation_text(amount_minor, currency, account_number),
+        "kind": "payment_confirmation",
+        "payment_id": payment_id,
+    }
+
+
+def _audit_details(request: PaymentRequest) -> dict[str, Any]:
+    return {
+        "amount_minor": request.amount_minor,
+        "source": request.source,
+        "txn_id": request.source_txn_id,
+    }
+
+
+def _comment(request: PaymentRequest) -> str | None:
+    return (request.comment or None) and request.comment[:255]
 
 
 def _memo(request: PaymentRequest) -> str:
