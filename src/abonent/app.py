@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from abonent import __version__
 from abonent.api import health, problems
+from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
 from abonent.api.v1 import customers as v1_customers
@@ -64,5 +65,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(payments_api.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(agents.router)
+    # Added last, so outermost: the agent lane's bodies are limited like every other.
+    app.add_middleware(AgentLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app
