@@ -6,12 +6,13 @@ from typing import Any
 import httpx
 import pytest
 
+from abonent.accounts import service as accounts
 from abonent.db.uow import Database
 from abonent.ledger.service import reverse_entry
 from abonent.models import Account, Service
 from abonent.statement.service import statement_for
 from tests.api.helpers import assert_problem
-from tests.factories import auth, charge, make_account, pay
+from tests.factories import ACTOR, auth, charge, make_account, pay
 
 D = dt.date
 
@@ -282,3 +283,24 @@ async def test_many_statements_at_once_are_all_right(
     )
     assert [r.status_code for r in responses] == [200] * len(numbers)
     assert [r.json() for r in responses] == [expected[n] for n in numbers]
+
+
+async def test_closed_account_keeps_its_debt_but_no_credit(
+    client: httpx.AsyncClient, db: Database, keys: dict[str, str], clock: Any
+) -> None:
+    async with db.session(write=True) as s:
+        account, (sim,) = await make_account(s, credit_limit_minor=50_000)
+        await charge(s, account, 30_000, due=D(2026, 10, 1), service=sim)
+        await accounts.change_account_status(s, account, "closed", actor=ACTOR, reason="moved")
+    r = await client.get(
+        f"/v1/accounts/{account.number}/statement", headers=auth(keys["integration"])
+    )
+    body = r.json()
+    assert (body["status"], body["balance_minor"], body["debt_minor"]) == (
+        "closed",
+        -30_000,
+        30_000,
+    )
+    assert (body["credit_limit_minor"], body["available_minor"]) == (0, -30_000)
+    async with db.session() as s:
+        assert (await statement_for(s, account)).model_dump(mode="json") == body

@@ -33,7 +33,7 @@ class Statement(BaseModel):
     status: str
     currency: str
     balance_minor: int = Field(description="positive: prepaid money; negative: owed")
-    credit_limit_minor: int
+    credit_limit_minor: int = Field(description="the credit the account may use; 0 once closed")
     available_minor: int = Field(description="balance plus credit limit")
     debt_minor: int = Field(description="everything still owed on open charges")
     overdue_minor: int = Field(description="owed past its due date")

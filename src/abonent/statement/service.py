@@ -162,13 +162,16 @@ def _build(head: _Head, rows: list[_OpenRow], today: dt.date | None) -> Statemen
         by_service.values(),
         key=lambda s: (s.service_id is None, -s.debt_minor, s.service_id or 0),
     )
+    # A closed account keeps its debt but takes no new credit (accounts.service refuses it a
+    # limit too); the limit it had stays on the account record, for the history.
+    credit_limit = 0 if head.status == "closed" else head.credit_limit_minor
     return Statement(
         account_number=head.number,
         status=head.status,
         currency=head.currency,
         balance_minor=head.balance_minor,
-        credit_limit_minor=head.credit_limit_minor,
-        available_minor=head.balance_minor + head.credit_limit_minor,
+        credit_limit_minor=credit_limit,
+        available_minor=head.balance_minor + credit_limit,
         debt_minor=debt,
         overdue_minor=overdue,
         debt_by_service=lines,
