@@ -119,6 +119,21 @@ def import_command(
             help="The day (YYYY-MM-DD) the registry covers; default: the span of its txn_dates.",
         ),
     ] = None,
+    trailer: Annotated[
+        str | None,
+        typer.Option(
+            "--trailer",
+            help="The file ends with a total line starting with this text (e.g. ИТОГО); its "
+            "count and sum are checked, and a file without it is refused as cut short.",
+        ),
+    ] = None,
+    trailer_columns: Annotated[
+        str,
+        typer.Option(
+            "--trailer-columns",
+            help="The total line's fields in order: count, sum, '-' for one to ignore.",
+        ),
+    ] = ",".join(parser.DEFAULT_TRAILER_COLUMNS),
     all_lines: Annotated[
         bool, typer.Option("--all", help="List matched lines too, not only differences.")
     ] = False,
@@ -150,6 +165,8 @@ def import_command(
                 header=not no_header,
                 encoding=encoding,
                 date_format=date_format,
+                trailer=trailer,
+                trailer_columns=parser.parse_trailer_columns(trailer_columns),
             )
             return await db.run(
                 lambda session: import_registry(

@@ -263,3 +263,37 @@ def test_a_registry_for_a_given_day_without_dates(env_db: str, clock, tmp_path: 
     without_date = runner.invoke(app, args[:-3])
     assert without_date.exit_code == 1
     assert "give --date" in without_date.stderr
+
+
+def test_a_total_line_is_checked_and_a_wrong_one_changes_nothing(
+    env_db: str, clock, tmp_path: Path
+) -> None:
+    w = setup(env_db)
+    rows = (
+        f"P1;{w['a']};500,00;{osmp_date(msk(17, 9))}",
+        f"P2;{w['b']};300,00;{osmp_date(msk(17, 10))}",
+        f"P3;{w['a']};123,45;{osmp_date(msk(17, 11))}",
+    )
+    wrong = write(tmp_path, registry(*rows, "ИТОГО;3;923,46"), "wrong.csv")
+    before = counts(env_db)
+    refused = runner.invoke(
+        app, ["registry", "import", "SBER", str(wrong), "--trailer", "ИТОГО", "--book-missing"]
+    )
+    assert refused.exit_code == 1, refused.output
+    assert refused.stderr.splitlines()[1:] == [
+        "  line 5: total line: total 923.46 but the lines add up to 923.45"
+    ]
+    assert counts(env_db) == before
+
+    bad_option = runner.invoke(
+        app,
+        ["registry", "import", "SBER", str(wrong), "--trailer", "ИТОГО", "--trailer-columns", "x"],
+    )
+    assert bad_option.exit_code == 1 and "unknown trailer column 'x'" in bad_option.stderr
+    assert counts(env_db) == before
+
+    right = write(tmp_path, registry(*rows, "ИТОГО;3;923,45"), "right.csv")
+    result = runner.invoke(app, ["registry", "import", "SBER", str(right), "--trailer", "ИТОГО"])
+    assert result.exit_code == 0, result.output
+    assert "· 3 lines ·" in result.stdout  # the total line is not a payment
+    assert result.stdout.splitlines()[-1] == "all 3 lines matched"

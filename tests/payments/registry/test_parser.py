@@ -199,3 +199,106 @@ def test_bad_column_specs_are_refused(spec: str, message: str) -> None:
 def test_unknown_encodings_and_delimiters_are_refused(options: Options) -> None:
     with pytest.raises(RegistryOptionsInvalid):
         check_options(options, have_date=False)
+
+
+# --- total lines -------------------------------------------------------------------------------
+
+BODY = (
+    "txn_id;account;sum;txn_date\n"
+    "1;100000000009;500,00;20261117090000\n"
+    "2;100000000017;1 250,50;20261117100000\n"
+)
+WITH_TRAILER = Options(trailer="ИТОГО")
+
+
+def test_a_total_line_that_agrees_is_not_a_payment() -> None:
+    parsed = parse((BODY + "ИТОГО;2;1 750,50\n").encode(), WITH_TRAILER, tz=TZ)
+    assert parsed.problems == []
+    assert [line.txn_id for line in parsed.lines] == ["1", "2"]
+    # Any case, its own columns, a trailing delimiter.
+    only_sum = Options(trailer="итого", trailer_columns=("-", "-", "sum"))
+    parsed = parse((BODY + "Итого платежей;;1750.50;\n").encode(), only_sum, tz=TZ)
+    assert parsed.problems == []
+
+
+@pytest.mark.parametrize(
+    ("trailer", "problem"),
+    [
+        ("ИТОГО;3;1 750,50", Problem(4, "total line: count 3 but the file has 2 payment lines")),
+        (
+            "ИТОГО;2;1 750,51",
+            Problem(4, "total line: total 1750.51 but the lines add up to 1750.50"),
+        ),
+        ("ИТОГО;два;1 750,50", Problem(4, "total line: count 'два' is not a whole number")),
+        (
+            "ИТОГО;2;1 750,505",
+            Problem(4, "total line: total sum: at most two decimals allowed: '1750,505'"),
+        ),
+        (
+            "ИТОГО;2",
+            Problem(4, "the total line has 2 fields but 3 are expected (-,count,sum): "
+                    "--trailer-columns"),
+        ),
+    ],
+)  # fmt: skip
+def test_a_total_line_that_disagrees_refuses_the_file(trailer: str, problem: Problem) -> None:
+    parsed = parse((BODY + trailer + "\n").encode(), WITH_TRAILER, tz=TZ)
+    assert parsed.problems == [problem]
+    with pytest.raises(RegistryInvalid):
+        refuse_if_bad(parsed)
+
+
+def test_a_file_cut_short_is_refused_when_a_total_line_is_expected() -> None:
+    parsed = parse(BODY.encode(), WITH_TRAILER, tz=TZ)
+    assert parsed.problems == [
+        Problem(3, "no total line starting with 'ИТОГО': is the file cut short?")
+    ]
+    empty = parse(b"txn_id;account;sum;txn_date\n", WITH_TRAILER, tz=TZ)
+    assert empty.problems == [
+        Problem(1, "no total line starting with 'ИТОГО': is the file cut short?")
+    ]
+    zero = "txn_id;account;sum;txn_date\nИТОГО;0;0\n".encode()
+    assert parse(zero, WITH_TRAILER, tz=TZ).problems == []
+
+
+def test_lines_after_the_total_and_a_second_total_are_bad() -> None:
+    data = BODY + "ИТОГО;2;1750,50\n3;100000000025;1,00;20261117110000\nИТОГО;3;1751,50\n"
+    assert parse(data.encode(), WITH_TRAILER, tz=TZ).problems == [
+        Problem(5, "a payment line after the total line 4"),
+        Problem(6, "a second total line (after line 4)"),
+    ]
+
+
+def test_bad_lines_are_reported_and_the_totals_are_not_judged() -> None:
+    data = BODY + "3;100000000025;1,005;20261117110000\nИТОГО;3;1751,50\n"
+    assert parse(data.encode(), WITH_TRAILER, tz=TZ).problems == [
+        Problem(4, "sum: at most two decimals allowed: '1,005'")
+    ]
+
+
+def test_a_total_line_without_the_option_is_bad_with_a_hint() -> None:
+    problems = parse((BODY + "ИТОГО;2;1750,50\n").encode(), Options(), tz=TZ).problems
+    assert problems == [
+        Problem(
+            4,
+            "expected 4 fields, found 3; a total line? give --trailer with the text it starts with",
+        )
+    ]
+    problems = parse((BODY + "Total;2;1750,50;x\n").encode(), Options(), tz=TZ).problems
+    assert len(problems) == 1 and problems[0].reason.endswith(
+        "a total line? give --trailer with the text it starts with"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (Options(trailer=" "), "--trailer needs the text the total line starts with"),
+        (Options(trailer="ИТОГО", trailer_columns=("-", "cnt")), "unknown trailer column 'cnt'"),
+        (Options(trailer="ИТОГО", trailer_columns=("-", "-")), "must include count or sum"),
+        (Options(trailer="ИТОГО", trailer_columns=("sum", "sum")), "given twice"),
+    ],
+)
+def test_bad_trailer_options_are_refused(options: Options, message: str) -> None:
+    with pytest.raises(RegistryOptionsInvalid, match=message):
+        check_options(options, have_date=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from abonent.kit.errors import AbonentError
-from abonent.kit.money import parse_amount
+from abonent.kit.money import format_plain, parse_amount
 from abonent.kit.numbers import clean_account_number
 from abonent.payments.registry.errors import RegistryInvalid, RegistryOptionsInvalid
 
@@ -43,6 +43,11 @@ DATE_FORMATS = (
 MAX_TXN_ID = 128
 MAX_ACCOUNT = 32
 MAX_PROBLEMS_IN_DETAIL = 1000
+TRAILER_FIELDS = ("count", "sum")
+DEFAULT_TRAILER_COLUMNS = ("-", "count", "sum")
+# Words banks start a total line with; without --trailer such a line gets a hint, not a guess.
+_TOTAL_WORDS = ("итого", "итог", "всего", "total")
+_TOTAL_HINT = "a total line? give --trailer with the text it starts with"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,12 @@ class Options:
     encoding: str = "utf-8"
     date_format: str | None = None
     """strptime format of txn_date; None tries DATE_FORMATS. A date without zone is local."""
+    trailer: str | None = None
+    """The file ends with a total line whose first field starts with this (case ignored): its
+    count and sum must agree with the payment lines, and a file without it is refused as cut
+    short. None: no total line expected."""
+    trailer_columns: tuple[str, ...] = DEFAULT_TRAILER_COLUMNS
+    """The total line's fields in order: 'count', 'sum', '-' for one to ignore."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +112,28 @@ def parse_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
     return columns
 
 
+def parse_trailer_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    columns = tuple(name.strip().lower() for name in names)
+    unknown = [c for c in columns if c not in TRAILER_FIELDS and c not in SKIP]
+    if unknown:
+        raise RegistryOptionsInvalid(
+            f"unknown trailer column {unknown[0]!r}: use count, sum, or '-' to skip one"
+        )
+    named = [c for c in columns if c not in SKIP]
+    if not named:
+        raise RegistryOptionsInvalid("the trailer columns must include count or sum")
+    if len(set(named)) != len(named):
+        raise RegistryOptionsInvalid("a trailer column is given twice")
+    return columns
+
+
 def check_options(options: Options, *, have_date: bool) -> None:
     parse_columns(options.columns)
+    if options.trailer is not None:
+        if not options.trailer.strip():
+            raise RegistryOptionsInvalid("--trailer needs the text the total line starts with")
+        parse_trailer_columns(options.trailer_columns)
     if options.encoding.lower() not in ENCODINGS:
         raise RegistryOptionsInvalid(
             f"encoding {options.encoding!r}: use utf-8 or cp1251", code="registry_encoding_invalid"
@@ -173,6 +204,8 @@ def parse(data: bytes, options: Options, *, tz: str) -> Parsed:
     seen: dict[str, int] = {}
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header_pending = options.header
+    trailer_word = options.trailer.strip().casefold() if options.trailer else None
+    trailer: tuple[int, list[str]] | None = None
     line_no = 0
     while True:
         start = reader.line_num + 1
@@ -198,10 +231,24 @@ def parse(data: bytes, options: Options, *, tz: str) -> Parsed:
                     )
                 )
             continue
-        if len(cells) != len(columns):
+        if trailer_word is not None and row[0].strip().casefold().startswith(trailer_word):
+            if trailer is not None:
+                parsed.problems.append(
+                    Problem(line_no, f"a second total line (after line {trailer[0]})")
+                )
+            else:
+                trailer = (line_no, row)
+            continue
+        if trailer is not None:
             parsed.problems.append(
-                Problem(line_no, f"expected {len(columns)} fields, found {len(cells)}")
+                Problem(line_no, f"a payment line after the total line {trailer[0]}")
             )
+            continue
+        if len(cells) != len(columns):
+            reason = f"expected {len(columns)} fields, found {len(cells)}"
+            if _looks_like_total(row):
+                reason += f"; {_TOTAL_HINT}"
+            parsed.problems.append(Problem(line_no, reason))
             continue
         reasons: list[str] = []
         txn_id = cells[index["txn_id"]].strip()
@@ -230,13 +277,71 @@ def parse(data: bytes, options: Options, *, tz: str) -> Parsed:
             except ValueError as exc:
                 reasons.append(str(exc))
         if reasons:
+            if _looks_like_total(row):
+                reasons.append(_TOTAL_HINT)
             parsed.problems.append(Problem(line_no, "; ".join(reasons)))
             continue
         seen[txn_id] = line_no
         parsed.lines.append(Line(line_no, txn_id, account, amount, txn_date))
     if header_pending and not parsed.problems:
         parsed.problems.append(Problem(max(line_no, 1), "the file is empty: no header, no lines"))
+    elif options.trailer is not None:
+        _check_trailer(parsed, trailer, options, last_line=max(line_no, 1))
     return parsed
+
+
+def _looks_like_total(row: list[str]) -> bool:
+    first = row[0].strip().casefold() if row else ""
+    return first.startswith(_TOTAL_WORDS)
+
+
+def _check_trailer(
+    parsed: Parsed, trailer: tuple[int, list[str]] | None, options: Options, *, last_line: int
+) -> None:
+    """The total line must be there and agree with the lines: a registry cut short in transfer
+    would otherwise reconcile as "missing on the agent's side"."""
+    if trailer is None:
+        parsed.problems.append(
+            Problem(
+                last_line,
+                f"no total line starting with {options.trailer!r}: is the file cut short?",
+            )
+        )
+        return
+    line_no, row = trailer
+    columns = parse_trailer_columns(options.trailer_columns)
+    cells = _trim(row, len(columns))
+    if len(cells) != len(columns):
+        parsed.problems.append(
+            Problem(
+                line_no,
+                f"the total line has {len(cells)} fields but {len(columns)} are expected "
+                f"({','.join(columns)}): --trailer-columns",
+            )
+        )
+        return
+    if parsed.problems:
+        return  # the totals of a file with bad lines prove nothing either way
+    reasons: list[str] = []
+    if "count" in columns:
+        raw = cells[columns.index("count")].strip()
+        if not (raw.isascii() and raw.isdigit()):
+            reasons.append(f"count {raw[:32]!r} is not a whole number")
+        elif int(raw) != len(parsed.lines):
+            reasons.append(f"count {int(raw)} but the file has {len(parsed.lines)} payment lines")
+    if "sum" in columns:
+        total = sum(line.amount_minor for line in parsed.lines)
+        try:
+            stated = parse_amount(_ungroup(cells[columns.index("sum")]), field="total sum")
+        except AbonentError as exc:
+            reasons.append(exc.detail)
+        else:
+            if stated != total:
+                reasons.append(
+                    f"total {format_plain(stated)} but the lines add up to {format_plain(total)}"
+                )
+    if reasons:
+        parsed.problems.append(Problem(line_no, "total line: " + "; ".join(reasons)))
 
 
 def _ungroup(raw: str) -> str:

@@ -522,6 +522,8 @@ def _summary(result: Result, options: parser.Options) -> dict[str, Any]:
             "header": options.header,
             "encoding": options.encoding,
             "date_format": options.date_format,
+            "trailer": options.trailer,
+            "trailer_columns": list(options.trailer_columns) if options.trailer else None,
         },
     }
 
