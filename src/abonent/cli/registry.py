@@ -23,7 +23,8 @@ from abonent.cli.common import (
 )
 from abonent.db.uow import Database
 from abonent.kit.errors import AbonentError
-from abonent.payments.registry import parser, report
+from abonent.payments.agents.service import get_agent
+from abonent.payments.registry import formats, parser, report
 from abonent.payments.registry.service import (
     Result,
     import_registry,
@@ -74,6 +75,86 @@ def _write_report(result: Result, path: Path | None, tz: str) -> None:
     console.print(Text(f"report written to {path}"), soft_wrap=True)
 
 
+# The file's layout. Every option left out comes from the agent's saved format (abonent
+# registry format AGENT …), else from the defaults named in its help.
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="The file's columns in order, '-' for one to ignore. Known: txn_id, account, sum, "
+        f"txn_date. Default: {','.join(parser.DEFAULT_COLUMNS)}.",
+    ),
+]
+DelimiterOpt = Annotated[
+    str | None, typer.Option("--delimiter", help="';', ',', 'tab', '|' or 'auto' (default).")
+]
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Whether the first line is a header (default) or already a payment.",
+    ),
+]
+EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="utf-8 (default) or cp1251.")]
+DateFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        help="strptime format of txn_date, e.g. '%d.%m.%Y %H:%M:%S'; 'auto' (default) tries "
+        "OSMP's YYYYMMDDHHMMSS and the usual ISO and Russian forms.",
+    ),
+]
+TrailerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trailer",
+        help="The file ends with a total line starting with this text (e.g. ИТОГО); its count "
+        "and sum are checked, and a file without it is refused as cut short. 'none' (default): "
+        "no total line.",
+    ),
+]
+TrailerColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trailer-columns",
+        help="The total line's fields in order: count, sum, '-' for one to ignore. Default: "
+        f"{','.join(parser.DEFAULT_TRAILER_COLUMNS)}.",
+    ),
+]
+
+
+def _given(
+    columns: str | None,
+    delimiter: str | None,
+    header: bool | None,
+    encoding: str | None,
+    date_format: str | None,
+    trailer: str | None,
+    trailer_columns: str | None,
+) -> dict[str, object]:
+    """The layout options typed on this command line, checked; 'auto' and 'none' ask for the
+    default back over a saved format."""
+    given: dict[str, object] = {}
+    try:
+        if columns is not None:
+            given["columns"] = parser.parse_columns(columns)
+        if trailer_columns is not None:
+            given["trailer_columns"] = parser.parse_trailer_columns(trailer_columns)
+    except AbonentError as exc:
+        _refuse_error(exc)
+    if delimiter is not None:
+        given["delimiter"] = delimiter
+    if header is not None:
+        given["header"] = header
+    if encoding is not None:
+        given["encoding"] = encoding
+    if date_format is not None:
+        given["date_format"] = None if date_format.strip().lower() == "auto" else date_format
+    if trailer is not None:
+        given["trailer"] = None if trailer.strip().lower() == "none" else trailer
+    return given
+
+
 @app.command("import")
 def import_command(
     agent: Annotated[str, typer.Argument(help="The agent's code (abonent agent list).")],
@@ -89,29 +170,13 @@ def import_command(
     report_path: Annotated[
         Path | None, typer.Option("--report", help="Write every line's outcome to this CSV.")
     ] = None,
-    columns: Annotated[
-        str,
-        typer.Option(
-            "--columns",
-            help="The file's columns in order, '-' for one to ignore. "
-            "Known: txn_id, account, sum, txn_date.",
-        ),
-    ] = ",".join(parser.DEFAULT_COLUMNS),
-    delimiter: Annotated[
-        str, typer.Option("--delimiter", help="';', ',', 'tab', '|' or 'auto'.")
-    ] = "auto",
-    no_header: Annotated[
-        bool, typer.Option("--no-header", help="The first line is already a payment.")
-    ] = False,
-    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 or cp1251.")] = "utf-8",
-    date_format: Annotated[
-        str | None,
-        typer.Option(
-            "--date-format",
-            help="strptime format of txn_date, e.g. '%d.%m.%Y %H:%M:%S'. "
-            "Default: OSMP's YYYYMMDDHHMMSS and the usual ISO and Russian forms.",
-        ),
-    ] = None,
+    columns: ColumnsOpt = None,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    trailer: TrailerOpt = None,
+    trailer_columns: TrailerColumnsOpt = None,
     on_date: Annotated[
         str | None,
         typer.Option(
@@ -119,21 +184,6 @@ def import_command(
             help="The day (YYYY-MM-DD) the registry covers; default: the span of its txn_dates.",
         ),
     ] = None,
-    trailer: Annotated[
-        str | None,
-        typer.Option(
-            "--trailer",
-            help="The file ends with a total line starting with this text (e.g. ИТОГО); its "
-            "count and sum are checked, and a file without it is refused as cut short.",
-        ),
-    ] = None,
-    trailer_columns: Annotated[
-        str,
-        typer.Option(
-            "--trailer-columns",
-            help="The total line's fields in order: count, sum, '-' for one to ignore.",
-        ),
-    ] = ",".join(parser.DEFAULT_TRAILER_COLUMNS),
     all_lines: Annotated[
         bool, typer.Option("--all", help="List matched lines too, not only differences.")
     ] = False,
@@ -157,24 +207,17 @@ def import_command(
     tz = settings().timezone
     actor = cli_actor()
 
+    given = _given(columns, delimiter, header, encoding, date_format, trailer, trailer_columns)
+
     async def main(db: Database) -> Result:
         try:
-            options = parser.Options(
-                columns=parser.parse_columns(columns),
-                delimiter=delimiter,
-                header=not no_header,
-                encoding=encoding,
-                date_format=date_format,
-                trailer=trailer,
-                trailer_columns=parser.parse_trailer_columns(trailer_columns),
-            )
             return await db.run(
                 lambda session: import_registry(
                     session,
                     agent_code=agent,
                     file_name=file.name,
                     data=data,
-                    options=options,
+                    given=given,
                     actor=actor,
                     book_missing=book_missing,
                     on_date=day,
@@ -188,6 +231,62 @@ def import_command(
     _write_report(result, report_path, tz)
     if not result.clean:
         raise typer.Exit(EXIT_FOUND_PROBLEMS)
+
+
+@app.command("format")
+def format_command(
+    agent: Annotated[str, typer.Argument(help="The agent's code (abonent agent list).")],
+    columns: ColumnsOpt = None,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    encoding: EncodingOpt = None,
+    date_format: DateFormatOpt = None,
+    trailer: TrailerOpt = None,
+    trailer_columns: TrailerColumnsOpt = None,
+    forget: Annotated[
+        bool, typer.Option("--forget", help="Drop the saved format: imports use the defaults.")
+    ] = False,
+) -> None:
+    """Save how AGENT lays out its registries, so that `registry import AGENT FILE` needs no
+    options; the options given change the saved format, the rest stays. Without options: show it.
+    """
+    given = _given(columns, delimiter, header, encoding, date_format, trailer, trailer_columns)
+    if forget and given:
+        _refuse("--forget takes no other options")
+    actor = cli_actor()
+
+    async def main(db: Database) -> tuple[str, parser.Options]:
+        try:
+            if forget:
+                gone = await db.run(lambda s: formats.forget(s, agent, actor=actor))
+                return ("saved format dropped" if gone else "no saved format"), parser.Options()
+            if given:
+                options = await db.run(lambda s: formats.save(s, agent, given, actor=actor))
+                return "saved", options
+            async with db.session() as session:
+                kept = await formats.saved(session, await get_agent(session, agent))
+            return ("saved format" if kept else "no saved format: the defaults"), (
+                kept or parser.Options()
+            )
+        except AbonentError as exc:
+            _refuse_error(exc)
+
+    what, options = run_async(main)
+    console.print(Text(f"{agent}: {what}"), soft_wrap=True)
+    for name, value in _describe_options(options):
+        console.print(Text(f"  {name:<16} {value}"), soft_wrap=True)
+
+
+def _describe_options(options: parser.Options) -> list[tuple[str, str]]:
+    return [
+        ("columns", ",".join(options.columns)),
+        ("delimiter", options.delimiter),
+        ("header", "yes" if options.header else "no"),
+        ("encoding", options.encoding),
+        ("date format", options.date_format or "auto"),
+        ("trailer", options.trailer or "none"),
+        ("trailer columns", ",".join(options.trailer_columns) if options.trailer else "-"),
+    ]
 
 
 @app.command("show")

@@ -13,6 +13,7 @@ from abonent.models.customers import Customer
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
 from abonent.models.payments import (
+    AgentRegistryFormat,
     CardPayment,
     IdempotencyKey,
     Payment,
@@ -26,6 +27,7 @@ from abonent.models.payments import (
 __all__ = [
     "Account",
     "AccountBalance",
+    "AgentRegistryFormat",
     "Allocation",
     "ApiKey",
     "AuditEvent",

@@ -149,6 +149,20 @@ class SandboxAcquiringPayment(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class AgentRegistryFormat(Base):
+    """How an agent's daily registry is laid out, saved once so the daily import needs no
+    options (``abonent registry format``). Its own table: the OSMP hot path loads the agent row
+    on every call and has no use for this."""
+
+    __tablename__ = "agent_registry_formats"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("payment_agents.id"), primary_key=True)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The parser's options (payments/registry/parser.py ``Options``) as a JSON object."""
+    actor: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class RegistryImport(Base):
     """One agent daily registry read and reconciled against booked payments."""
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from abonent.kit.errors import AbonentError
@@ -126,6 +127,29 @@ def parse_trailer_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
     if len(set(named)) != len(named):
         raise RegistryOptionsInvalid("a trailer column is given twice")
     return columns
+
+
+def options_to_dict(options: Options) -> dict[str, Any]:
+    return {
+        "columns": list(options.columns),
+        "delimiter": options.delimiter,
+        "header": options.header,
+        "encoding": options.encoding,
+        "date_format": options.date_format,
+        "trailer": options.trailer,
+        "trailer_columns": list(options.trailer_columns),
+    }
+
+
+def options_from_dict(saved: Mapping[str, Any]) -> Options:
+    """Options stored by :func:`options_to_dict`; a key it lacks keeps its default, so a format
+    saved before a new option existed still reads."""
+    known = {f.name for f in fields(Options)}
+    values = {k: v for k, v in saved.items() if k in known}
+    for name in ("columns", "trailer_columns"):
+        if name in values:
+            values[name] = tuple(values[name])
+    return Options(**values)
 
 
 def check_options(options: Options, *, have_date: bool) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +34,7 @@ from abonent.kit.money import format_money
 from abonent.models import Account, AccountBalance, Payment, PaymentAgent, RegistryImport
 from abonent.models import RegistryLine as LineRow
 from abonent.payments.agents.service import get_agent
-from abonent.payments.registry import parser
+from abonent.payments.registry import formats, parser
 from abonent.payments.registry.errors import (
     RegistryNotFound,
     RegistryOptionsInvalid,
@@ -134,17 +134,25 @@ async def import_registry(
     agent_code: str,
     file_name: str,
     data: bytes,
-    options: parser.Options,
+    options: parser.Options | None = None,
+    given: Mapping[str, Any] | None = None,
     actor: Actor,
     book_missing: bool = False,
     on_date: dt.date | None = None,
 ) -> Result:
     """Parse, validate and reconcile one registry; store and audit the result.
 
+    ``options``: the file's layout; None takes the agent's saved format (else the defaults).
+    ``given``: options set for this run only, over either.
+
     Raises before writing anything when the agent is unknown, the options make no sense, or any
     line is bad (:class:`RegistryInvalid` names every bad line).
     """
     agent = await get_agent(session, agent_code)
+    if options is None:
+        options = await formats.effective(session, agent, given or {})
+    elif given:
+        options = replace(options, **given)
     parser.check_options(options, have_date=on_date is not None)
     tz = get_settings().timezone
     parsed = parser.parse(data, options, tz=tz)
@@ -516,15 +524,7 @@ def _summary(result: Result, options: parser.Options) -> dict[str, Any]:
             for name, t in result.totals().items()
             if t.count
         },
-        "options": {
-            "columns": list(options.columns),
-            "delimiter": options.delimiter,
-            "header": options.header,
-            "encoding": options.encoding,
-            "date_format": options.date_format,
-            "trailer": options.trailer,
-            "trailer_columns": list(options.trailer_columns) if options.trailer else None,
-        },
+        "options": parser.options_to_dict(options),
     }
 
 
