@@ -294,6 +294,7 @@ def test_a_total_line_without_the_option_is_bad_with_a_hint() -> None:
     ("options", "message"),
     [
         (Options(trailer=" "), "--trailer needs the text the total line starts with"),
+        (Options(trailer="17"), "the text a total line starts with"),
         (Options(trailer="ИТОГО", trailer_columns=("-", "cnt")), "unknown trailer column 'cnt'"),
         (Options(trailer="ИТОГО", trailer_columns=("-", "-")), "must include count or sum"),
         (Options(trailer="ИТОГО", trailer_columns=("sum", "sum")), "given twice"),

@@ -157,6 +157,11 @@ def check_options(options: Options, *, have_date: bool) -> None:
     if options.trailer is not None:
         if not options.trailer.strip():
             raise RegistryOptionsInvalid("--trailer needs the text the total line starts with")
+        if not any(ch.isalpha() for ch in options.trailer):
+            # Digits alone would take every payment whose txn_id starts with them for the total.
+            raise RegistryOptionsInvalid(
+                f"--trailer {options.trailer!r}: the text a total line starts with (a word)"
+            )
         parse_trailer_columns(options.trailer_columns)
     if options.encoding.lower() not in ENCODINGS:
         raise RegistryOptionsInvalid(
