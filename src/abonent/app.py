@@ -22,6 +22,7 @@ from abonent.payments import endpoints as payments_api
 from abonent.payments.acquiring import endpoints as acquiring
 from abonent.payments.agents import endpoints as agents
 from abonent.web import docs, home
+from abonent.worker import settlement
 from abonent.worker.relay import Relay, default_handlers
 
 
@@ -32,18 +33,30 @@ def create_app(database: Database | None = None) -> FastAPI:
     db = database or Database(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        relay_task = None
+        tasks = []
         if settings.worker.embedded:
             relay = Relay(db, settings, default_handlers(settings, gateway_from(settings)))
-            relay_task = asyncio.create_task(relay.run_forever(stop))
-        yield
-        if relay_task is not None:
+            tasks.append(asyncio.create_task(relay.run_forever(stop)))
+            tasks.append(
+                asyncio.create_task(
+                    settlement.run_forever(
+                        db,
+                        settings,
+                        stop,
+                        provider=getattr(app_.state, "acquiring_provider", None),
+                    )
+                )
+            )
+        try:
+            yield
+        finally:
             stop.set()
-            await relay_task
-        if owned:
-            await db.dispose()
+            for task in tasks:
+                await task
+            if owned:
+                await db.dispose()
 
     app = FastAPI(
         title="Abonent",

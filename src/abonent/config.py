@@ -52,6 +52,11 @@ class WorkerSettings(BaseModel):
     poll_seconds: float = 1.0
     # Run the relay inside the web process (the demo does; production runs `abonent worker run`).
     embedded: bool = False
+    # The worker asks the acquirer again about unknown and stale pending card payments this
+    # often (0: never; then run `abonent payments settle` from cron).
+    settle_every_seconds: float = 300.0
+    # A pending card payment younger than this may still have its payer on the payment page.
+    settle_pending_after_minutes: int = 15
 
 
 class Settings(BaseSettings):

@@ -8,6 +8,7 @@ import typer
 from abonent.channels.sms.gateway import gateway_from
 from abonent.cli.common import console, run_async, settings
 from abonent.db.uow import Database
+from abonent.worker import settlement
 from abonent.worker.relay import Relay, RelayStats, default_handlers
 
 app = typer.Typer(no_args_is_help=True, help="The outbox relay (SMS, events).")
@@ -15,7 +16,10 @@ app = typer.Typer(no_args_is_help=True, help="The outbox relay (SMS, events).")
 
 @app.command("run")
 def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, then exit.")) -> None:
-    """Relay queued side effects (SMS notices, events) until stopped."""
+    """Relay queued side effects (SMS notices, events) and settle card payments until stopped.
+
+    With --once: deliver what is due and exit (settlement then is `abonent payments settle`).
+    """
     cfg = settings()
 
     async def main(db: Database) -> RelayStats | None:
@@ -26,8 +30,10 @@ def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, th
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        console.print("outbox relay running; Ctrl+C stops it")
-        await relay.run_forever(stop)
+        every = cfg.worker.settle_every_seconds
+        settling = f"; card settlement every {every:g} s" if every > 0 else ""
+        console.print(f"outbox relay running{settling}; Ctrl+C stops it")
+        await asyncio.gather(relay.run_forever(stop), settlement.run_forever(db, cfg, stop))
         return None
 
     stats = run_async(main)
