@@ -16,6 +16,7 @@ import structlog
 
 from abonent.config import Settings
 from abonent.db.uow import Database
+from abonent.kit.errors import AbonentError
 from abonent.payments.acquiring.provider import AcquiringProvider
 from abonent.payments.acquiring.service import SettleSummary, build_provider, settle
 
@@ -47,7 +48,13 @@ async def run_forever(
     every = settings.worker.settle_every_seconds
     if every <= 0:
         return
-    provider = provider or build_provider(db, settings)
+    if provider is None:
+        try:
+            provider = build_provider(db, settings)
+        except AbonentError:
+            # A misconfigured acquirer must not take the outbox relay down with it.
+            log.exception("settlement.no_provider")
+            return
     while not stop.is_set():
         await settle_once(db, settings, provider)
         with contextlib.suppress(TimeoutError):

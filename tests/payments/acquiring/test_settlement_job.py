@@ -81,3 +81,12 @@ async def test_zero_interval_means_no_job(db: Database, card_app: FastAPI) -> No
     settings.worker.settle_every_seconds = 0
     # Returns at once, without even building a provider.
     await asyncio.wait_for(settlement.run_forever(db, settings, asyncio.Event()), 1)
+
+
+async def test_a_misconfigured_acquirer_ends_the_job_quietly(
+    db: Database, card_app: FastAPI
+) -> None:
+    settings = card_app.state.settings.model_copy(deep=True)
+    settings.acquiring.provider = "no-such-bank"
+    # The relay beside it keeps running: this returns instead of raising.
+    await asyncio.wait_for(settlement.run_forever(db, settings, asyncio.Event()), 1)
