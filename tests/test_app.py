@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from abonent.db.migrate import head_revision
 
@@ -31,3 +32,34 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
     response = await client.get("/openapi.json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Abonent"
+
+
+async def test_only_a_served_app_tunes_the_garbage_collector(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from abonent import app as app_module
+    from abonent.config import get_settings
+    from abonent.db.uow import Database
+
+    calls: list[object] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: calls.append(t))
+    database = Database(db_url)
+    try:
+        given = app_module.create_app(database)
+        async with given.router.lifespan_context(given):
+            pass
+        assert calls == []  # tests and embedders keep Python's default
+    finally:
+        await database.dispose()
+    monkeypatch.setenv("ABONENT_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        served = app_module.create_app()
+        async with served.router.lifespan_context(served):
+            pass
+    finally:
+        get_settings.cache_clear()
+    assert calls == ["freeze", app_module._GC_THRESHOLDS]

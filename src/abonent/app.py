@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,8 @@ def create_app(database: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            _tune_gc()
         stop = asyncio.Event()
         tasks = []
         if settings.worker.embedded:
@@ -82,3 +85,17 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.add_middleware(AgentLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app
+
+
+# Python's default collects its youngest generation every 700 container allocations, and a
+# request that loads ORM objects makes thousands. Freezing what start-up built and collecting far
+# less often measured, with bench/probe_osmp_cpu.py on one worker (medians of several runs),
+# 1.46 -> 1.29 ms of server CPU per OSMP payment; the cost is a few more MB between
+# collections. Only a served app (one that owns its database) changes this process-wide
+# setting; tests keep the default.
+_GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def _tune_gc() -> None:
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
