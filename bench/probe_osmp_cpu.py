@@ -58,6 +58,25 @@ def processes(fragment: str) -> list[int]:
     return found
 
 
+def with_children(pids: list[int]) -> list[int]:
+    """``pids`` and their descendants (uvicorn's workers are children of its supervisor)."""
+    parent_of: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent_of[int(entry.name)] = int(stat[1])
+    found = set(pids)
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parent_of.items() if parent in found} - found
+        found |= children
+        grew = bool(children)
+    return sorted(found)
+
+
 async def table_stats(url: str) -> dict[str, tuple[int, int, int]]:
     conn = await asyncpg.connect(dsn(url))
     try:
@@ -90,7 +109,7 @@ def main() -> None:
             command = uvicorn_command("abonent.app:create_app", port=port, workers=WORKERS)
             with server(command, port=port, env=env) as base_url:
                 osmp.run_wrk(base_url, script, 10**12, 3)  # warm-up
-                app_pids = processes("uvicorn abonent.app")
+                app_pids = with_children(processes("uvicorn abonent.app"))
                 pg_pids = processes("postgres: ")
                 before = cpu_seconds(app_pids), cpu_seconds(pg_pids), asyncio.run(table_stats(url))
                 run = osmp.run_wrk(base_url, script, 2 * 10**12, SECONDS)
