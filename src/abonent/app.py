@@ -81,7 +81,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(payments_api.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(agents.router)
-    # Added last, so outermost: the agent lane's bodies are limited like every other.
+    # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app
