@@ -95,37 +95,34 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
 
 
-def parse_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
+def _names(spec: str | Sequence[str], known: Sequence[str], label: str) -> tuple[str, ...]:
+    """Comma-separated names, each known or '-' (skip); none given twice."""
     names = spec.split(",") if isinstance(spec, str) else list(spec)
     columns = tuple(name.strip().lower() for name in names)
-    unknown = [c for c in columns if c not in FIELDS and c not in SKIP]
+    unknown = [c for c in columns if c not in known and c not in SKIP]
     if unknown:
         raise RegistryOptionsInvalid(
-            f"unknown column {unknown[0]!r}: use {', '.join(FIELDS)}, or '-' to skip one"
+            f"unknown {label} {unknown[0]!r}: use {', '.join(known)}, or '-' to skip one"
         )
     named = [c for c in columns if c not in SKIP]
     repeated = sorted({c for c in named if named.count(c) > 1})
     if repeated:
-        raise RegistryOptionsInvalid(f"column {repeated[0]!r} given twice")
-    missing = [c for c in REQUIRED if c not in named]
+        raise RegistryOptionsInvalid(f"{label} {repeated[0]!r} given twice")
+    return columns
+
+
+def parse_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
+    columns = _names(spec, FIELDS, "column")
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise RegistryOptionsInvalid(f"columns must include {', '.join(missing)}")
     return columns
 
 
 def parse_trailer_columns(spec: str | Sequence[str]) -> tuple[str, ...]:
-    names = spec.split(",") if isinstance(spec, str) else list(spec)
-    columns = tuple(name.strip().lower() for name in names)
-    unknown = [c for c in columns if c not in TRAILER_FIELDS and c not in SKIP]
-    if unknown:
-        raise RegistryOptionsInvalid(
-            f"unknown trailer column {unknown[0]!r}: use count, sum, or '-' to skip one"
-        )
-    named = [c for c in columns if c not in SKIP]
-    if not named:
+    columns = _names(spec, TRAILER_FIELDS, "trailer column")
+    if all(c in SKIP for c in columns):
         raise RegistryOptionsInvalid("the trailer columns must include count or sum")
-    if len(set(named)) != len(named):
-        raise RegistryOptionsInvalid("a trailer column is given twice")
     return columns
 
 
