@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from abonent.cli.common import EXIT_FOUND_PROBLEMS, EXIT_REFUSED, console, err_console
+from abonent.cli.common import EXIT_FOUND_PROBLEMS, EXIT_REFUSED, console, err_console, run_async
 from abonent.cli.common import settings as load_settings
 from abonent.db.uow import Database
-from abonent.kit.errors import AbonentError
 from abonent.payments import idempotency
 from abonent.payments.acquiring import service as cards
 from abonent.payments.acquiring.sandbox import SandboxProvider
 
 app = typer.Typer(no_args_is_help=True, help="Payments and card settlement.")
-T = TypeVar("T")
-
-
-def run_async(main: Callable[[Database], Awaitable[T]]) -> T:
-    """Like ``common.run_async``, but prints the error code as text, not as Rich markup."""
-
-    async def go() -> T:
-        db = Database(load_settings().database_url)
-        try:
-            return await main(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(go())
-    except AbonentError as exc:
-        err_console.print(
-            Text("error", style="red") + Text(f" [{exc.code}]: {exc.detail}"), highlight=False
-        )
-        raise typer.Exit(EXIT_REFUSED) from None
 
 
 @app.command()
