@@ -136,23 +136,7 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         currency=request.currency,
         locked=balance,
     )
-    payment = Payment(
-        account_id=account.id,
-        amount_minor=request.amount_minor,
-        currency=request.currency,
-        method=request.method,
-        source=request.source,
-        source_txn_id=request.source_txn_id,
-        fingerprint=print_,
-        status="succeeded",
-        agent_id=request.agent_id,
-        entry_id=posted.entry.id,
-        txn_date=request.txn_date,
-        comment=_comment(request),
-        actor=request.actor.name[:128],
-        created_at=now,
-        booked_at=now,
-    )
+    payment = _booked_payment(request, print_, entry_id=posted.entry.id, now=now)
     session.add(payment)
     await session.flush()
     record(
@@ -265,9 +249,29 @@ async def _book_on_postgres(
     )
     if written is None:
         return None
-    payment = Payment(
+    # Every column set: the object joins the session as loaded, and nothing may be left to load.
+    payment = _booked_payment(
+        request,
+        print_,
+        entry_id=written.entry_id,
+        now=now,
         id=payment_id,
-        account_id=account.id,
+        reversal_entry_id=None,
+        reversal_reason=None,
+    )
+    # The row is in the database already: the session takes the object as loaded, not new.
+    make_transient_to_detached(payment)
+    session.add(payment)
+    _sync_loaded(session, account.id, written, now)
+    return Booked(payment, created=True)
+
+
+def _booked_payment(
+    request: PaymentRequest, print_: str, *, entry_id: int, now: dt.datetime, **columns: Any
+) -> Payment:
+    """The payment row both booking paths write (the PostgreSQL one gives its id and more)."""
+    return Payment(
+        account_id=request.account.id,
         amount_minor=request.amount_minor,
         currency=request.currency,
         method=request.method,
@@ -276,20 +280,14 @@ async def _book_on_postgres(
         fingerprint=print_,
         status="succeeded",
         agent_id=request.agent_id,
-        entry_id=written.entry_id,
-        reversal_entry_id=None,
-        reversal_reason=None,
+        entry_id=entry_id,
         txn_date=request.txn_date,
         comment=_comment(request),
         actor=request.actor.name[:128],
         created_at=now,
         booked_at=now,
+        **columns,
     )
-    # The row is in the database already: the session takes the object as loaded, not new.
-    make_transient_to_detached(payment)
-    session.add(payment)
-    _sync_loaded(session, account.id, written, now)
-    return Booked(payment, created=True)
 
 
 def _sync_loaded(
