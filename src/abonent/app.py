@@ -11,18 +11,18 @@ from fastapi import FastAPI
 
 from abonent import __version__
 from abonent.api import health, problems
+from abonent.api.agents import osmp as agents
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
+from abonent.api.v1 import card_payments as acquiring
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import lookup as v1_lookup
+from abonent.api.v1 import payments as payments_api
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
-from abonent.payments import endpoints as payments_api
-from abonent.payments.acquiring import endpoints as acquiring
-from abonent.payments.agents import endpoints as agents
-from abonent.web import docs, home
+from abonent.web import docs, home, sandbox
 from abonent.worker import settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -80,6 +80,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_lookup.router, prefix="/v1")
     app.include_router(payments_api.router, prefix="/v1")
     app.include_router(acquiring.router)
+    app.include_router(sandbox.router)
     app.include_router(agents.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)

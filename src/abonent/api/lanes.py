@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from abonent.payments.agents import endpoints as osmp_endpoints
+from abonent.api.agents import osmp as osmp_endpoints
 
 _OSMP_PREFIX = "/agents/osmp/"
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from abonent.api.v1 import payments as payments_endpoints
 from abonent.cli.main import app as cli
 from abonent.db.uow import Database
 from abonent.kit.clock import FrozenClock, use_clock
 from abonent.models import IdempotencyKey, Payment
-from abonent.payments import endpoints as payments_endpoints
 from abonent.payments import idempotency as idem
 from abonent.payments.schemas import PaymentCreate
 from tests.conftest import NOW

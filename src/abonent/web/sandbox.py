@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from abonent.api.acquiring_deps import Provider
 from abonent.kit.errors import AbonentError
-from abonent.payments.acquiring.deps import Provider
 from abonent.payments.acquiring.provider import AcquiringProvider, ProviderRefUnknown
 from abonent.payments.acquiring.sandbox import SandboxProvider
 from abonent.web.templating import STATIC_DIR, templates

@@ -12,28 +12,21 @@ import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from abonent.api.acquiring_deps import AppSettings, Provider
 from abonent.api.deps import Db, require
+from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
+from abonent.api.v1.payments import MAX_ID
 from abonent.config import Settings
 from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError
 from abonent.payments import idempotency as idem
-from abonent.payments.acquiring import sandbox_endpoints
 from abonent.payments.acquiring import service as cards
-from abonent.payments.acquiring.deps import AppSettings, Provider
-from abonent.payments.endpoints import (
-    MAX_ID,
-    IdempotencyKeyHeader,
-    Reply,
-    json_reply,
-    run_idempotent,
-)
 from abonent.payments.schemas import CardPaymentCreate, CardPaymentOut
 from abonent.web.templating import templates
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter()
-router.include_router(sandbox_endpoints.router)
 
 CardId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
