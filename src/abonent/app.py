@@ -1,4 +1,4 @@
-"""The ASGI application: JSON API, payment-agent protocol, acquiring, and (later) web pages."""
+"""The ASGI application: JSON API, payment-agent protocol, acquiring, and the HTML pages."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from abonent.api.v1 import payments as payments_api
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
-from abonent.web import docs, home, sandbox
+from abonent.web import card_result, docs, home, sandbox
 from abonent.worker import settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -80,6 +80,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_lookup.router, prefix="/v1")
     app.include_router(payments_api.router, prefix="/v1")
     app.include_router(acquiring.router)
+    app.include_router(card_result.router)
     app.include_router(sandbox.router)
     app.include_router(agents.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
