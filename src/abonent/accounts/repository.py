@@ -1,4 +1,4 @@
-"""Queries over accounts, services and contracts. No rules here, only reads."""
+"""Queries over customers, accounts, services and contracts. No rules here, only reads."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from abonent.models import Account, AccountBalance, Contract, Customer, Service,
 
 async def by_number(session: AsyncSession, number: str) -> Account | None:
     return await session.scalar(select(Account).where(Account.number == number))
+
+
+async def by_id(session: AsyncSession, account_id: int) -> Account | None:
+    return await session.get(Account, account_id)
 
 
 async def number_exists(session: AsyncSession, number: str) -> bool:
@@ -41,6 +45,41 @@ async def accounts_of(session: AsyncSession, customer_id: int) -> Sequence[Accou
 
 async def customer(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
+
+
+async def customers_by_passport_hash(session: AsyncSession, digest: str) -> Sequence[Customer]:
+    return (await session.scalars(select(Customer).where(Customer.passport_hash == digest))).all()
+
+
+async def holder_name(session: AsyncSession, customer_id: int) -> str | None:
+    return await session.scalar(select(Customer.full_name).where(Customer.id == customer_id))
+
+
+async def service(session: AsyncSession, service_id: int) -> Service | None:
+    return await session.get(Service, service_id)
+
+
+# The identifiers a service carries are unique across all accounts; these tell whether one is
+# taken before the insert would fail on the unique index.
+
+
+async def msisdn_taken(session: AsyncSession, msisdn: str) -> bool:
+    return bool(await session.scalar(select(Service.id).where(Service.msisdn == msisdn)))
+
+
+async def login_taken(session: AsyncSession, login: str) -> bool:
+    return bool(await session.scalar(select(Service.id).where(Service.login == login)))
+
+
+async def smart_card_taken(session: AsyncSession, smart_card: str, chip_id: str) -> bool:
+    taken = await session.scalar(
+        select(Service.id).where(Service.smart_card == smart_card, Service.chip_id == chip_id)
+    )
+    return bool(taken)
+
+
+async def contract_taken(session: AsyncSession, number: str) -> bool:
+    return bool(await session.scalar(select(Contract.id).where(Contract.number == number)))
 
 
 async def tariff_by_code(session: AsyncSession, code: str) -> Tariff | None:

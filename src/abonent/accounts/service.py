@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.accounts import repository as repo
@@ -90,8 +89,13 @@ async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
     return found
 
 
+async def holder_name(session: AsyncSession, account: Account) -> str:
+    """The full name of the account's holder ("" if the customer has none)."""
+    return await repo.holder_name(session, account.customer_id) or ""
+
+
 async def get_service(session: AsyncSession, service_id: int) -> Service:
-    found = await session.get(Service, service_id)
+    found = await repo.service(session, service_id)
     if found is None:
         raise ServiceNotFound(f"no service {service_id}")
     return found
@@ -145,7 +149,7 @@ async def create_customer(
 
 async def customers_by_passport(session: AsyncSession, passport: str) -> Sequence[Customer]:
     digest = pii().lookup_hash(normalize_passport(passport))
-    return (await session.scalars(select(Customer).where(Customer.passport_hash == digest))).all()
+    return await repo.customers_by_passport_hash(session, digest)
 
 
 async def identify_by_passport(
@@ -351,7 +355,7 @@ async def add_service(
         if not spec.msisdn:
             raise InvalidInput("a mobile service needs an msisdn", code="msisdn_required")
         service.msisdn = normalize_msisdn(spec.msisdn)
-        if await session.scalar(select(Service.id).where(Service.msisdn == service.msisdn)):
+        if await repo.msisdn_taken(session, service.msisdn):
             raise IdentifierTaken(f"{service.msisdn} is already in use", code="msisdn_taken")
         default_label = _display_msisdn(service.msisdn)
     elif spec.kind == "internet":
@@ -360,7 +364,7 @@ async def add_service(
             raise InvalidInput(
                 "an internet service needs a login (no spaces, ≤ 64)", code="login_invalid"
             )
-        if await session.scalar(select(Service.id).where(Service.login == login)):
+        if await repo.login_taken(session, login):
             raise IdentifierTaken(f"login {login} is already in use", code="login_taken")
         service.login = login
         default_label = f"Интернет: {login}"
@@ -373,10 +377,7 @@ async def add_service(
                 "a TV service needs a numeric smart_card and an alphanumeric chip_id",
                 code="smart_card_invalid",
             )
-        taken = await session.scalar(
-            select(Service.id).where(Service.smart_card == card, Service.chip_id == chip)
-        )
-        if taken:
+        if await repo.smart_card_taken(session, card, chip):
             raise IdentifierTaken(f"smart card {card} is already in use", code="smart_card_taken")
         service.smart_card, service.chip_id = card, chip.upper()
         default_label = f"ТВ: карта {card}"
@@ -468,7 +469,7 @@ async def add_contract(
     number = number.strip()
     if not number or len(number) > 64:
         raise InvalidInput("contract number is required (≤ 64)", code="contract_invalid")
-    if await session.scalar(select(Contract.id).where(Contract.number == number)):
+    if await repo.contract_taken(session, number):
         raise IdentifierTaken(f"contract {number} exists", code="contract_taken")
     contract = Contract(
         number=number, account_id=account.id, signed_on=signed_on, created_at=clock.now()
@@ -538,7 +539,7 @@ async def lookup(
 
 
 async def account_or_none(session: AsyncSession, account_id: int) -> Account | None:
-    return await session.get(Account, account_id)
+    return await repo.by_id(session, account_id)
 
 
 def ensure_exists(account: Account | None, label: str) -> Account:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.apikeys import repository as repo
 from abonent.audit.service import record
 from abonent.kit import clock
 from abonent.kit.actor import Actor
@@ -67,7 +67,7 @@ async def authenticate(session: AsyncSession, plain: str | None) -> ApiKey:
         raise Unauthorized(
             "an API key is required (Authorization: Bearer …)", code="api_key_missing"
         )
-    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(plain.strip())))
+    key = await repo.by_hash(session, _digest(plain.strip()))
     if key is None or not key.active:
         raise Unauthorized("the API key is not valid", code="api_key_invalid")
     return key
@@ -158,11 +158,11 @@ class KeyCache:
 
 
 async def list_keys(session: AsyncSession) -> Sequence[ApiKey]:
-    return (await session.scalars(select(ApiKey).order_by(ApiKey.id))).all()
+    return await repo.all_by_id(session)
 
 
 async def revoke(session: AsyncSession, key_id: int, *, actor: Actor) -> ApiKey:
-    key = await session.get(ApiKey, key_id)
+    key = await repo.get(session, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}", code="api_key_not_found")
     if not key.active:

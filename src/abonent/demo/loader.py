@@ -50,6 +50,7 @@ from abonent.models import (
     Payment,
     Service,
 )
+from abonent.payments import sources
 from abonent.payments.agents.service import create_agent
 from abonent.payments.service import PaymentRequest, book_payment
 from abonent.statement.schemas import Statement
@@ -632,16 +633,16 @@ class _Simulation:
         now = self.clock.now()
         if plan.method == "agent":
             source, method, actor = (
-                f"osmp:{AGENT_CODE}",
+                sources.osmp(AGENT_CODE),
                 "agent",
                 Actor(f"agent:{AGENT_CODE}", "agent"),
             )
             txn, agent_id = f"{7_000_000_000 + self.txn}", self.agent_id
         elif plan.method == "office":
-            source, method, actor = "office", "office", self.keys["clerk"]
+            source, method, actor = sources.OFFICE, "office", self.keys["clerk"]
             txn, agent_id = f"desk-{self.txn:06d}", None
         else:
-            source, method = f"api:{self.integration_key_id}", "api"
+            source, method = sources.api(self.integration_key_id), "api"
             actor, txn, agent_id = self.keys["integration"], f"bank-{self.txn:06d}", None
         await book_payment(
             s,

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +28,7 @@ from abonent.db.uow import Database, is_unique_violation
 from abonent.kit import clock
 from abonent.kit.errors import BadRequest, Conflict, InvalidInput
 from abonent.models import IdempotencyKey
+from abonent.payments import repository
 
 log = structlog.get_logger(__name__)
 
@@ -116,13 +116,7 @@ async def claim(
         try:
             async with db.session(write=True) as session:
                 # An expired key is forgotten: the same value starts afresh.
-                await session.execute(
-                    delete(IdempotencyKey).where(
-                        IdempotencyKey.scope == scope,
-                        IdempotencyKey.key == key,
-                        IdempotencyKey.expires_at <= now,
-                    )
-                )
+                await repository.forget_expired_key(session, scope, key, now)
                 row = IdempotencyKey(
                     scope=scope,
                     key=key,
@@ -139,11 +133,7 @@ async def claim(
             if not is_unique_violation(exc):
                 raise
         async with db.session() as session:
-            existing = await session.scalar(
-                select(IdempotencyKey).where(
-                    IdempotencyKey.scope == scope, IdempotencyKey.key == key
-                )
-            )
+            existing = await repository.idempotency_key(session, scope, key)
         if existing is None:
             continue  # released (or purged) between our insert and this read: claim again
         if existing.fingerprint != fingerprint:
@@ -167,27 +157,12 @@ async def claim(
 
 async def _take_over(db: Database, row_id: int, now: dt.datetime) -> bool:
     async with db.session(write=True) as session:
-        result = await session.execute(
-            update(IdempotencyKey)
-            .where(
-                IdempotencyKey.id == row_id,
-                IdempotencyKey.status == "running",
-                IdempotencyKey.created_at <= now - STALE_RUNNING,
-            )
-            .values(created_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return _rowcount(result) == 1
+        return await repository.restart_stale_claim(session, row_id, now, now - STALE_RUNNING)
 
 
 async def store(session: AsyncSession, claimed: Claim, status: int, body: bytes) -> None:
     """Store the response inside the work's own unit of work: both commit, or neither."""
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claimed.id, IdempotencyKey.status == "running")
-        .values(status="done", response_status=status, response_body=body.decode())
-        .execution_options(synchronize_session=False)
-    )
+    await repository.store_response(session, claimed.id, status, body.decode())
 
 
 async def complete(db: Database, claimed: Claim, status: int, body: bytes) -> None:
@@ -200,11 +175,7 @@ async def release(db: Database, claimed: Claim) -> None:
     """Forget the claim after an unexpected failure: a retry runs the work again."""
     try:
         async with db.session(write=True) as session:
-            await session.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.id == claimed.id, IdempotencyKey.status == "running"
-                )
-            )
+            await repository.delete_running_claim(session, claimed.id)
     except Exception:
         # The claim then goes stale and a retry takes it over (STALE_RUNNING).
         log.exception("idempotency.release_failed", scope=claimed.scope, key=claimed.key)
@@ -212,13 +183,4 @@ async def release(db: Database, claimed: Claim) -> None:
 
 async def purge_expired(session: AsyncSession, now: dt.datetime | None = None) -> int:
     """Delete every key past its expiry; returns how many went."""
-    result = await session.execute(
-        delete(IdempotencyKey)
-        .where(IdempotencyKey.expires_at <= (now or clock.now()))
-        .execution_options(synchronize_session=False)
-    )
-    return _rowcount(result)
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+    return await repository.delete_expired_keys(session, now or clock.now())

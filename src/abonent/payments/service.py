@@ -30,9 +30,8 @@ from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
 from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_entry
 from abonent.models import Account, AccountBalance, Customer, OpenItem, Payment, Service
-from abonent.models.ledger import still_open
 from abonent.outbox import service as outbox
-from abonent.payments import pg_booking
+from abonent.payments import pg_booking, repository
 from abonent.payments.errors import (
     AccountNotPayable,
     AmountInvalid,
@@ -53,7 +52,7 @@ class PaymentRequest:
     amount_minor: int
     method: str
     source: str
-    """Namespace of the transaction id: 'osmp:SBER', 'api:3', 'card:sandbox', 'office'."""
+    """Namespace of the transaction id, built by :mod:`abonent.payments.sources`."""
     source_txn_id: str
     actor: Actor
     currency: str = "RUB"
@@ -98,9 +97,7 @@ def check_payable(account: Account, debt_minor: int, amount_minor: int, currency
 
 
 async def find(session: AsyncSession, source: str, source_txn_id: str) -> Payment | None:
-    return await session.scalar(
-        select(Payment).where(Payment.source == source, Payment.source_txn_id == source_txn_id)
-    )
+    return await repository.by_source(session, source, source_txn_id)
 
 
 async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked:
@@ -327,7 +324,7 @@ async def reverse_payment(
     """Undo a booked payment by a reversing entry; the charges it paid are owed again."""
     if not reason or not reason.strip():
         raise AmountInvalid("a reason is required to reverse a payment", code="reason_required")
-    payment = await session.get(Payment, payment_id)
+    payment = await repository.get(session, payment_id)
     if payment is None:
         raise PaymentNotFound(f"no payment {payment_id}")
     await lock_balance(session, payment.account_id)
@@ -374,28 +371,16 @@ async def restore_paid_services(
     ``services``: the account's services when the caller already read them.
     """
     if services is None:
-        services = (
-            await session.scalars(select(Service).where(Service.account_id == account.id))
-        ).all()
+        services = await repository.services_of(session, account.id)
     suspended = [s for s in services if s.status == "suspended" and s.suspended_reason == "debt"]
     if not suspended or account.status == "closed":
         return ()
     today = clock.today(get_settings().timezone)
     restored = []
     for service in suspended:
-        still_overdue = await session.scalar(
-            select(OpenItem.id)
-            .where(
-                OpenItem.account_id == account.id,
-                OpenItem.service_id == service.id,
-                OpenItem.side == DEBIT,
-                still_open(),
-                OpenItem.disputed.is_(False),
-                OpenItem.due_date < today,
-            )
-            .limit(1)
-        )
-        if still_overdue is not None:
+        if await repository.open_item_past_due(
+            session, account_id=account.id, service_id=service.id, side=DEBIT, due_before=today
+        ):
             continue
         await change_service_status(
             session, service, "active", actor=actor, reason="overdue debt paid"

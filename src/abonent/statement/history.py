@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import JournalEntry, OpenItem, Posting
-from abonent.models.ledger import still_open
+from abonent.statement import repository as repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,19 +25,11 @@ async def entries_page(
     session: AsyncSession, account_id: int, *, before_id: int | None, limit: int
 ) -> list[EntryWithPostings]:
     """Newest first: up to ``limit`` entries with ids below ``before_id``, each with its legs."""
-    stmt = select(JournalEntry).where(JournalEntry.account_id == account_id)
-    if before_id is not None:
-        stmt = stmt.where(JournalEntry.id < before_id)
-    entries = list(
-        (await session.scalars(stmt.order_by(JournalEntry.id.desc()).limit(limit))).all()
-    )
+    entries = await repo.entries_before(session, account_id, before_id=before_id, limit=limit)
     if not entries:
         return []
     legs: dict[int, list[Posting]] = {e.id: [] for e in entries}
-    postings = await session.scalars(
-        select(Posting).where(Posting.entry_id.in_(legs)).order_by(Posting.id)
-    )
-    for posting in postings:
+    for posting in await repo.postings_of(session, list(legs)):
         legs[posting.entry_id].append(posting)
     return [EntryWithPostings(e, legs[e.id]) for e in entries]
 
@@ -56,9 +47,6 @@ async def open_items_page(
     ``only_open`` keeps the items with something left (``remaining_minor > 0``, written as a
     literal so that PostgreSQL can use the partial index of open items).
     """
-    stmt = select(OpenItem).where(OpenItem.account_id == account_id)
-    if only_open:
-        stmt = stmt.where(still_open())
-    if after_id is not None:
-        stmt = stmt.where(OpenItem.id > after_id)
-    return (await session.scalars(stmt.order_by(OpenItem.id).limit(limit))).all()
+    return await repo.open_items_after(
+        session, account_id, only_open=only_open, after_id=after_id, limit=limit
+    )

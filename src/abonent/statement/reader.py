@@ -7,7 +7,8 @@ itself: the query, compiled once by SQLAlchemy, goes straight to asyncpg on a co
 checked out of the engine's own pool (measured: a third of the CPU of the same query through
 a Core connection). SQLite, in process and cheap, takes the ordinary Core path.
 
-Rows and rules are those of :mod:`abonent.statement.service`; only the transport differs.
+Rows (:data:`abonent.statement.repository.BY_NUMBER`) and rules (:mod:`abonent.statement.service`)
+are the ordinary path's; only the transport differs.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from abonent.accounts.service import parse_number
+from abonent.statement.repository import BY_NUMBER
 from abonent.statement.schemas import Statement
-from abonent.statement.service import BY_NUMBER, from_rows
+from abonent.statement.service import from_rows
 
 _compiled: dict[int, str] = {}
 _gates: weakref.WeakKeyDictionary[Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()

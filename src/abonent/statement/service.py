@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.accounts import repository as repo
@@ -19,8 +18,8 @@ from abonent.accounts.errors import AccountNotFound
 from abonent.accounts.service import parse_number, service_kind_label
 from abonent.config import get_settings
 from abonent.kit import clock
-from abonent.ledger.service import DEBIT
-from abonent.models import Account, AccountBalance, OpenItem, Service
+from abonent.models import Account
+from abonent.statement import repository as statements
 from abonent.statement.schemas import Ageing, ServiceDebt, Statement
 
 # Open items not tied to a service (an account-level fee, a re-opened payment) are shown as
@@ -52,33 +51,13 @@ class _Head:
 _OpenRow = tuple[int | None, int, dt.date, str | None, str | None]
 
 
-def _open_clause() -> ColumnElement[bool]:
-    """Open debit items only.
-
-    Written with literals, not bound parameters: PostgreSQL uses the partial index
-    ``ix_open_items_open`` (``WHERE remaining_minor > 0``) only when it can prove the predicate,
-    which a generic plan of a prepared statement with a parameter cannot.
-    """
-    debit: ColumnElement[str] = literal_column(f"'{DEBIT}'")
-    return and_(OpenItem.side == debit, OpenItem.remaining_minor > literal_column("0"))
-
-
 async def statement_for(
     session: AsyncSession, account: Account, *, today: dt.date | None = None
 ) -> Statement:
     balance = await repo.balance(session, account.id)
-    result = await session.execute(
-        select(
-            OpenItem.service_id,
-            OpenItem.remaining_minor,
-            OpenItem.due_date,
-            Service.kind,
-            Service.label,
-        )
-        .outerjoin(Service, Service.id == OpenItem.service_id)
-        .where(OpenItem.account_id == account.id, _open_clause())
-    )
-    rows: list[_OpenRow] = [(r[0], r[1], r[2], r[3], r[4]) for r in result]
+    rows: list[_OpenRow] = [
+        (r[0], r[1], r[2], r[3], r[4]) for r in await statements.open_debits(session, account.id)
+    ]
     head = _Head(
         account.number,
         account.status,
@@ -89,28 +68,6 @@ async def statement_for(
     return _build(head, rows, today)
 
 
-# Built once: composing a SELECT costs more CPU than PostgreSQL spends answering it.
-BY_NUMBER = (
-    select(
-        Account.number,
-        Account.status,
-        Account.currency,
-        Account.credit_limit_minor,
-        AccountBalance.balance_minor,
-        OpenItem.service_id,
-        OpenItem.remaining_minor,
-        OpenItem.due_date,
-        Service.kind,
-        Service.label,
-    )
-    .select_from(Account)
-    .outerjoin(AccountBalance, AccountBalance.account_id == Account.id)
-    .outerjoin(OpenItem, and_(OpenItem.account_id == Account.id, _open_clause()))
-    .outerjoin(Service, Service.id == OpenItem.service_id)
-    .where(Account.number == bindparam("number"))
-)
-
-
 async def statement_by_number(session: AsyncSession, raw_number: str) -> Statement:
     """The statement of a number typed by anyone, in one query.
 
@@ -118,7 +75,7 @@ async def statement_by_number(session: AsyncSession, raw_number: str) -> Stateme
     ``AccountNotFound``.
     """
     number = parse_number(raw_number)
-    return from_rows(number, (await session.execute(BY_NUMBER, {"number": number})).all())
+    return from_rows(number, await statements.rows_by_number(session, number))
 
 
 def from_rows(number: str, rows: Sequence[Sequence[Any]]) -> Statement:

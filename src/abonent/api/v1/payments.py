@@ -6,19 +6,18 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.accounts.service import get_account
+from abonent.accounts.service import account_or_none, get_account
 from abonent.api.deps import Db, require
 from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
 from abonent.api.v1 import pagination
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
-from abonent.models import Account, Payment
+from abonent.models import Payment
 from abonent.models.payments import PAYMENT_STATUSES
 from abonent.payments import idempotency as idem
-from abonent.payments.errors import PaymentNotFound
+from abonent.payments import reads, sources
 from abonent.payments.schemas import (
     PaymentCreate,
     PaymentOut,
@@ -88,7 +87,7 @@ async def create_payment(
                     amount_minor=body.amount_minor,
                     currency=body.currency,
                     method=body.method,
-                    source=f"api:{api_key_id}",
+                    source=sources.api(api_key_id),
                     source_txn_id=body.external_id or claimed.key,
                     actor=actor,
                     comment=body.comment,
@@ -116,16 +115,8 @@ async def get_payment(
     _actor: Annotated[Actor, Depends(require("payments.read"))],
 ) -> PaymentOut:
     async with db.session() as session:
-        row = (
-            await session.execute(
-                select(Payment, Account.number)
-                .join(Account, Account.id == Payment.account_id)
-                .where(Payment.id == payment_id)
-            )
-        ).first()
-    if row is None:
-        raise PaymentNotFound(f"no payment {payment_id}")
-    return payment_out(row[0], row[1])
+        payment, number = await reads.with_account_number(session, payment_id)
+    return payment_out(payment, number)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -159,22 +150,17 @@ async def list_payments(
     # A cursor is only good for the filters it was issued with.
     scope = f"payments|{account_number}|{status}|{method}|{since}|{until}"
     before = pagination.decode(cursor, scope)
-    stmt = select(Payment, Account.number).join(Account, Account.id == Payment.account_id)
-    if before is not None:
-        stmt = stmt.where(Payment.id < before)
     async with db.session() as session:
-        if account_number is not None:
-            account = await get_account(session, account_number)
-            stmt = stmt.where(Payment.account_id == account.id)
-        if status is not None:
-            stmt = stmt.where(Payment.status == status)
-        if method is not None:
-            stmt = stmt.where(Payment.method == method)
-        if since is not None:
-            stmt = stmt.where(Payment.created_at >= since)
-        if until is not None:
-            stmt = stmt.where(Payment.created_at < until)
-        rows = (await session.execute(stmt.order_by(Payment.id.desc()).limit(limit + 1))).all()
+        rows = await reads.page(
+            session,
+            before_id=before,
+            account_number=account_number,
+            status=status,
+            method=method,
+            since=since,
+            until=until,
+            limit=limit + 1,
+        )
     return PaymentPage(
         items=[payment_out(payment, number) for payment, number in rows[:limit]],
         next_cursor=pagination.next_cursor(scope, [payment.id for payment, _ in rows], limit),
@@ -203,7 +189,7 @@ async def reverse(
     async def work(claimed: idem.Claim | None) -> Reply:
         async def unit(session: AsyncSession) -> Reply:
             payment = await reverse_payment(session, payment_id, reason=body.reason, actor=actor)
-            account = await session.get(Account, payment.account_id)
+            account = await account_or_none(session, payment.account_id)
             assert account is not None
             reply = json_reply(200, payment_out(payment, account.number), stored=True)
             if claimed is not None:

@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 import httpx
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.db.uow import Database
 from abonent.kit import clock
 from abonent.kit.errors import BusinessRuleViolation, InvalidInput
 from abonent.models import SandboxAcquiringPayment
+from abonent.payments.acquiring import repository as repo
 from abonent.payments.acquiring import signing
 from abonent.payments.acquiring.provider import (
     ProviderRefUnknown,
@@ -236,9 +236,7 @@ class SandboxProvider:
     # --- helpers --------------------------------------------------------------------------------
 
     async def _row(self, session: AsyncSession, ref: str) -> SandboxAcquiringPayment:
-        row = await session.scalar(
-            select(SandboxAcquiringPayment).where(SandboxAcquiringPayment.ref == ref)
-        )
+        row = await repo.sandbox_payment(session, ref)
         if row is None:
             raise ProviderRefUnknown(f"the sandbox has no payment {ref}")
         return row

@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.accounts import repository as accounts_repo
@@ -39,8 +38,9 @@ from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError, BusinessRuleViolation, NotFound
 from abonent.kit.numbers import mask_account_number
 from abonent.ledger.service import lock_balance
-from abonent.models import Account, CardPayment, WebhookEvent
-from abonent.payments import idempotency
+from abonent.models import CardPayment, WebhookEvent
+from abonent.payments import idempotency, sources
+from abonent.payments.acquiring import repository as repo
 from abonent.payments.acquiring.provider import (
     AcquiringProvider,
     ProviderRefUnknown,
@@ -204,20 +204,14 @@ async def _mark_start_failed(session: AsyncSession, card_id: int) -> None:
 
 async def get(db: Database, card_id: int) -> CardView:
     async with db.session() as session:
-        row = (
-            await session.execute(
-                select(CardPayment, Account.number)
-                .join(Account, Account.id == CardPayment.account_id)
-                .where(CardPayment.id == card_id)
-            )
-        ).first()
+        row = await repo.with_account_number(session, card_id)
     if row is None:
         raise CardPaymentNotFound(f"no card payment {card_id}")
     return CardView(row[0], row[1])
 
 
 async def _get(session: AsyncSession, card_id: int) -> CardPayment:
-    card = await session.get(CardPayment, card_id)
+    card = await repo.get(session, card_id)
     if card is None:
         raise CardPaymentNotFound(f"no card payment {card_id}")
     return card
@@ -288,7 +282,7 @@ async def _book(session: AsyncSession, card: CardPayment, actor: Actor) -> None:
     if card.status == "failed":
         # Money taken after we had given up (an expired session the bank still charged).
         log.warning("acquiring.success_after_failure", card_payment_id=card.id)
-    account = await session.get(Account, card.account_id)
+    account = await accounts_repo.by_id(session, card.account_id)
     assert account is not None
     try:
         booked = await book_payment(
@@ -298,7 +292,7 @@ async def _book(session: AsyncSession, card: CardPayment, actor: Actor) -> None:
                 amount_minor=card.amount_minor,
                 currency=card.currency,
                 method="card",
-                source=f"card:{card.provider}",
+                source=sources.card(card.provider),
                 source_txn_id=card.provider_ref,
                 actor=actor,
                 comment=f"card payment {card.id}",
@@ -331,20 +325,10 @@ async def handle_webhook(
     notice = provider.verify_webhook(headers, body)
 
     async def unit(session: AsyncSession) -> WebhookResult:
-        seen = await session.scalar(
-            select(WebhookEvent.id).where(
-                WebhookEvent.provider == provider.name, WebhookEvent.event_id == notice.event_id
-            )
-        )
-        if seen is not None:
+        if await repo.webhook_seen(session, provider.name, notice.event_id):
             log.info("acquiring.webhook_replayed", event_id=notice.event_id)
             return WebhookResult("duplicate", None, None)
-        card_id = await session.scalar(
-            select(CardPayment.id).where(
-                CardPayment.provider == provider.name,
-                CardPayment.provider_ref == notice.provider_ref,
-            )
-        )
+        card_id = await repo.id_by_provider_ref(session, provider.name, notice.provider_ref)
         if card_id is None:
             raise CardPaymentNotFound(f"no card payment with reference {notice.provider_ref}")
         card = await apply_outcome(
@@ -426,19 +410,7 @@ async def settle(
     summary = SettleSummary()
     cutoff = clock.now() - older_than
     async with db.session() as session:
-        ids = list(
-            await session.scalars(
-                select(CardPayment.id)
-                .where(
-                    CardPayment.provider == provider.name,
-                    or_(
-                        CardPayment.status == "unknown",
-                        (CardPayment.status == "pending") & (CardPayment.created_at <= cutoff),
-                    ),
-                )
-                .order_by(CardPayment.id)
-            )
-        )
+        ids = await repo.unsettled_ids(session, provider.name, cutoff)
     for card_id in ids:
         summary.examined += 1
         try:

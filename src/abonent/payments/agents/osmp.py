@@ -17,7 +17,6 @@ from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.accounts import service as accounts
@@ -26,8 +25,10 @@ from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError, BusinessRuleViolation, InvalidInput, Unavailable
 from abonent.kit.money import format_plain, parse_amount
 from abonent.kit.numbers import mask_name
-from abonent.models import Account, AccountBalance, Customer, PaymentAgent
+from abonent.models import Account, AccountBalance, PaymentAgent
 from abonent.payments import service as payments
+from abonent.payments import sources
+from abonent.payments.agents import service as agents
 from abonent.payments.agents.errors import AmountAboveMaximum, AmountBelowMinimum
 from abonent.payments.errors import (
     AccountNotPayable,
@@ -195,10 +196,6 @@ def agent_actor_for_code(code: str) -> Actor:
     return Actor(f"agent:{code}", "agent")
 
 
-def source_of(agent: PaymentAgent) -> str:
-    return f"osmp:{agent.code}"
-
-
 def _within_limits(agent: PaymentAgent, amount_minor: int) -> None:
     if amount_minor < agent.min_sum_minor:
         raise AmountBelowMinimum(
@@ -227,18 +224,6 @@ class Target:
         return self.account
 
 
-# Built once: every check and pay runs one of these, and building a statement (and its cache
-# key) costs more CPU than the database spends answering it.
-_AGENT = select(PaymentAgent).where(PaymentAgent.code == bindparam("code"))
-_AGENT_AND_ACCOUNT = (
-    select(PaymentAgent, Account, AccountBalance)
-    .select_from(PaymentAgent)
-    .outerjoin(Account, Account.number == bindparam("number"))
-    .outerjoin(AccountBalance, AccountBalance.account_id == Account.id)
-    .where(PaymentAgent.code == bindparam("code"))
-)
-
-
 async def load(
     session: AsyncSession, code: str, raw_account: str | None
 ) -> tuple[PaymentAgent | None, Target]:
@@ -254,9 +239,8 @@ async def load(
         except InvalidInput as exc:
             error = exc
     if number is None:
-        agent = await session.scalar(_AGENT, {"code": code})
-        return agent, Target(None, error=error)
-    row = (await session.execute(_AGENT_AND_ACCOUNT, {"code": code, "number": number})).first()
+        return await agents.find_agent(session, code), Target(None, error=error)
+    row = await agents.find_with_account(session, code, number)
     if row is None:
         return None, Target(None, error=AccountNotFound(f"no account {number}"))
     agent, account, balance = row
@@ -275,7 +259,7 @@ async def check(
     payments.check_payable(account, debt, req.amount_minor, req.currency or account.currency)
     fields: list[tuple[str, str]] = []
     if agent.disclosure == "masked":
-        name = mask_name(await _holder_name(session, account))
+        name = mask_name(await accounts.holder_name(session, account))
         fields = [("fio", name), ("debt", format_plain(debt))]
     return Answer(Result.OK, "OK", txn_id=req.txn_id, amount_minor=req.amount_minor, fields=fields)
 
@@ -284,7 +268,7 @@ async def pay(
     session: AsyncSession, agent: PaymentAgent, req: OsmpRequest, target: Target
 ) -> payments.Booked:
     """Book the payment (or find it booked by an earlier try of the same txn_id)."""
-    source = source_of(agent)
+    source = sources.osmp(agent.code)
     if target.account is None:
         # A txn_id we already booked, now for an account we cannot even find, is the same
         # txn_id with another account: a mismatch, not a plain 4 or 5.
@@ -318,13 +302,6 @@ async def _refuse_if_booked(session: AsyncSession, source: str, txn_id: str) -> 
             f"transaction {txn_id} was already booked with another account or amount",
             payment_id=existing.id,
         )
-
-
-async def _holder_name(session: AsyncSession, account: Account) -> str:
-    name = await session.scalar(
-        select(Customer.full_name).where(Customer.id == account.customer_id)
-    )
-    return name or ""
 
 
 # --- refusals ----------------------------------------------------------------------------------

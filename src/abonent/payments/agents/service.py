@@ -12,14 +12,14 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.audit.service import record
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
-from abonent.models import PaymentAgent
+from abonent.models import Account, AccountBalance, PaymentAgent
+from abonent.payments.agents import repository as repo
 from abonent.payments.agents.errors import (
     AgentAddressRefused,
     AgentAuthFailed,
@@ -73,7 +73,7 @@ async def create_agent(
         raise InvalidInput(
             f"disclosure must be one of {', '.join(DISCLOSURES)}", code="agent_disclosure_invalid"
         )
-    if await session.scalar(select(PaymentAgent.id).where(PaymentAgent.code == code)):
+    if await repo.code_exists(session, code):
         raise AgentExists(f"agent {code} exists")
     agent = PaymentAgent(
         code=code,
@@ -103,14 +103,31 @@ async def create_agent(
 
 
 async def get_agent(session: AsyncSession, code: str) -> PaymentAgent:
-    agent = await session.scalar(select(PaymentAgent).where(PaymentAgent.code == code))
+    agent = await repo.by_code(session, code)
     if agent is None:
         raise AgentNotFound(f"no agent {code}")
     return agent
 
 
+async def find_agent(session: AsyncSession, code: str) -> PaymentAgent | None:
+    """The agent called ``code``, unauthenticated: :func:`authorize` decides what it may do."""
+    return await repo.by_code(session, code)
+
+
+async def find_with_account(
+    session: AsyncSession, code: str, number: str
+) -> tuple[PaymentAgent, Account | None, AccountBalance | None] | None:
+    """The agent and the account ``number`` with its balance, in one round trip (the protocol's
+    hot path); unauthenticated, like :func:`find_agent`."""
+    return await repo.with_account(session, code, number)
+
+
 async def list_agents(session: AsyncSession) -> Sequence[PaymentAgent]:
-    return (await session.scalars(select(PaymentAgent).order_by(PaymentAgent.code))).all()
+    return await repo.all_by_code(session)
+
+
+async def code_of(session: AsyncSession, agent_id: int) -> str | None:
+    return await repo.code_of(session, agent_id)
 
 
 async def disable_agent(session: AsyncSession, code: str, *, actor: Actor) -> PaymentAgent:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.accounts import repository as accounts_repo
@@ -31,10 +30,13 @@ from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError
 from abonent.kit.money import format_money
-from abonent.models import Account, AccountBalance, Payment, PaymentAgent, RegistryImport
+from abonent.models import Account, Payment, PaymentAgent, RegistryImport
 from abonent.models import RegistryLine as LineRow
+from abonent.payments import sources
+from abonent.payments.agents.service import code_of as agent_code_of
 from abonent.payments.agents.service import get_agent
 from abonent.payments.registry import formats, parser
+from abonent.payments.registry import repository as repo
 from abonent.payments.registry.errors import (
     RegistryNotFound,
     RegistryOptionsInvalid,
@@ -158,7 +160,7 @@ async def import_registry(
     parsed = parser.parse(data, options, tz=tz)
     parser.refuse_if_bad(parsed)
     date_from, date_to = _span(parsed.lines, on_date, tz)
-    source = f"osmp:{agent.code}"
+    source = sources.osmp(agent.code)
 
     ours = await _payments_by_txn(session, source, [line.txn_id for line in parsed.lines])
     outcomes = [
@@ -228,13 +230,11 @@ async def import_registry(
 
 
 async def load_import(session: AsyncSession, import_id: int) -> Result:
-    row = await session.get(RegistryImport, import_id)
+    row = await repo.get_import(session, import_id)
     if row is None:
         raise RegistryNotFound(f"no registry import {import_id}")
-    code = await session.scalar(select(PaymentAgent.code).where(PaymentAgent.id == row.agent_id))
-    stored = await session.scalars(
-        select(LineRow).where(LineRow.registry_id == row.id).order_by(LineRow.id)
-    )
+    code = await agent_code_of(session, row.agent_id)
+    stored = await repo.lines_of(session, row.id)
     summary = row.summary
     return Result(
         import_id=row.id,
@@ -269,16 +269,10 @@ async def load_import(session: AsyncSession, import_id: int) -> Result:
 async def list_imports(
     session: AsyncSession, *, agent_code: str | None = None, limit: int = 20
 ) -> Sequence[tuple[RegistryImport, str]]:
-    query = (
-        select(RegistryImport, PaymentAgent.code)
-        .join(PaymentAgent, PaymentAgent.id == RegistryImport.agent_id)
-        .order_by(RegistryImport.id.desc())
-        .limit(limit)
-    )
+    agent_id = None
     if agent_code is not None:
-        agent = await get_agent(session, agent_code)
-        query = query.where(RegistryImport.agent_id == agent.id)
-    return [(row, code) for row, code in await session.execute(query)]
+        agent_id = (await get_agent(session, agent_code)).id
+    return await repo.imports_page(session, agent_id=agent_id, limit=limit)
 
 
 # --- reconciliation ------------------------------------------------------------------------
@@ -305,12 +299,7 @@ async def _payments_by_txn(
     found: dict[str, tuple[Payment, str]] = {}
     for start in range(0, len(txn_ids), _CHUNK):
         chunk = txn_ids[start : start + _CHUNK]
-        rows = await session.execute(
-            select(Payment, Account.number)
-            .join(Account, Account.id == Payment.account_id)
-            .where(Payment.source == source, Payment.source_txn_id.in_(chunk))
-        )
-        for payment, number in rows:
+        for payment, number in await repo.payments_by_txn(session, source, chunk):
             found[payment.source_txn_id] = (payment, number)
     return found
 
@@ -322,19 +311,13 @@ async def _payments_in_span(
     zone = ZoneInfo(tz)
     start = dt.datetime.combine(date_from, dt.time(), zone)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), zone)
-    when = func.coalesce(Payment.txn_date, Payment.created_at)
-    rows = await session.execute(
-        select(Payment, Account.number)
-        .join(Account, Account.id == Payment.account_id)
-        .where(
-            or_(Payment.agent_id == agent.id, Payment.source == f"osmp:{agent.code}"),
-            Payment.status == "succeeded",
-            when >= start.astimezone(dt.UTC),
-            when < end.astimezone(dt.UTC),
-        )
-        .order_by(when, Payment.id)
+    return await repo.agent_payments_between(
+        session,
+        agent_id=agent.id,
+        source=sources.osmp(agent.code),
+        start=start.astimezone(dt.UTC),
+        end=end.astimezone(dt.UTC),
     )
-    return [(payment, number) for payment, number in rows]
 
 
 async def _classify(
@@ -418,7 +401,7 @@ async def _why_not_bookable(
             f"{format_money(agent.min_sum_minor)}–{format_money(agent.max_sum_minor)}; "
             "book it by hand if the agent confirms"
         ).replace("\u00a0", " ")
-    balance = await session.get(AccountBalance, account.id)
+    balance = await accounts_repo.balance(session, account.id)
     try:
         check_payable(
             account, balance.debt_minor if balance else 0, line.amount_minor, account.currency
@@ -469,7 +452,7 @@ async def _book(
         # As OSMP books it, so that the fingerprint of a later OSMP retry is the same.
         currency=account.currency,
         method=METHOD,
-        source=f"osmp:{agent.code}",
+        source=sources.osmp(agent.code),
         source_txn_id=line.txn_id,
         actor=actor,
         txn_date=line.txn_date,
@@ -500,16 +483,7 @@ async def _book(
 async def _earlier_runs(
     session: AsyncSession, agent_id: int, digest: str, before_id: int
 ) -> list[int]:
-    ids = await session.scalars(
-        select(RegistryImport.id)
-        .where(
-            RegistryImport.agent_id == agent_id,
-            RegistryImport.file_sha256 == digest,
-            RegistryImport.id < before_id,
-        )
-        .order_by(RegistryImport.id)
-    )
-    return list(ids)
+    return await repo.earlier_imports(session, agent_id, digest, before_id)
 
 
 def _summary(result: Result, options: parser.Options) -> dict[str, Any]:

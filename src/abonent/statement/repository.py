@@ -1,0 +1,110 @@
+"""The statement's queries: its open debit items, the one-query statement by number, and the
+history pages behind it. No rules here: ``service.py`` builds the statement from these rows,
+``reader.py`` runs :data:`BY_NUMBER` on the API's fast path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.ledger.service import DEBIT
+from abonent.models import Account, AccountBalance, JournalEntry, OpenItem, Posting, Service
+from abonent.models.ledger import still_open
+
+
+def _open_clause() -> ColumnElement[bool]:
+    """Open debit items only.
+
+    Written with literals, not bound parameters: PostgreSQL uses the partial index
+    ``ix_open_items_open`` (``WHERE remaining_minor > 0``) only when it can prove the predicate,
+    which a generic plan of a prepared statement with a parameter cannot.
+    """
+    debit: ColumnElement[str] = literal_column(f"'{DEBIT}'")
+    return and_(OpenItem.side == debit, OpenItem.remaining_minor > literal_column("0"))
+
+
+async def open_debits(session: AsyncSession, account_id: int) -> list[tuple[Any, ...]]:
+    """(service_id, remaining_minor, due_date, service kind, service label) per open debit."""
+    result = await session.execute(
+        select(
+            OpenItem.service_id,
+            OpenItem.remaining_minor,
+            OpenItem.due_date,
+            Service.kind,
+            Service.label,
+        )
+        .outerjoin(Service, Service.id == OpenItem.service_id)
+        .where(OpenItem.account_id == account_id, _open_clause())
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in result]
+
+
+# Built once: composing a SELECT costs more CPU than PostgreSQL spends answering it.
+BY_NUMBER = (
+    select(
+        Account.number,
+        Account.status,
+        Account.currency,
+        Account.credit_limit_minor,
+        AccountBalance.balance_minor,
+        OpenItem.service_id,
+        OpenItem.remaining_minor,
+        OpenItem.due_date,
+        Service.kind,
+        Service.label,
+    )
+    .select_from(Account)
+    .outerjoin(AccountBalance, AccountBalance.account_id == Account.id)
+    .outerjoin(OpenItem, and_(OpenItem.account_id == Account.id, _open_clause()))
+    .outerjoin(Service, Service.id == OpenItem.service_id)
+    .where(Account.number == bindparam("number"))
+)
+"""The account's head and one row per open debit item (or one row of NULLs): the whole
+statement in one query. ``service.from_rows`` reads its rows by position."""
+
+
+async def rows_by_number(session: AsyncSession, number: str) -> Sequence[Sequence[Any]]:
+    return (await session.execute(BY_NUMBER, {"number": number})).all()
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+async def entries_before(
+    session: AsyncSession, account_id: int, *, before_id: int | None, limit: int
+) -> list[JournalEntry]:
+    """Newest first: up to ``limit`` of the account's entries with ids below ``before_id``."""
+    stmt = select(JournalEntry).where(JournalEntry.account_id == account_id)
+    if before_id is not None:
+        stmt = stmt.where(JournalEntry.id < before_id)
+    return list((await session.scalars(stmt.order_by(JournalEntry.id.desc()).limit(limit))).all())
+
+
+async def postings_of(session: AsyncSession, entry_ids: Sequence[int]) -> Sequence[Posting]:
+    return (
+        await session.scalars(
+            select(Posting).where(Posting.entry_id.in_(entry_ids)).order_by(Posting.id)
+        )
+    ).all()
+
+
+async def open_items_after(
+    session: AsyncSession,
+    account_id: int,
+    *,
+    only_open: bool,
+    after_id: int | None,
+    limit: int,
+) -> Sequence[OpenItem]:
+    """Oldest first; ``only_open`` keeps the items with something left (``remaining_minor > 0``,
+    written as a literal so that PostgreSQL can use the partial index of open items)."""
+    stmt = select(OpenItem).where(OpenItem.account_id == account_id)
+    if only_open:
+        stmt = stmt.where(still_open())
+    if after_id is not None:
+        stmt = stmt.where(OpenItem.id > after_id)
+    return (await session.scalars(stmt.order_by(OpenItem.id).limit(limit))).all()
