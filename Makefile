@@ -13,7 +13,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 help:
 	@echo "make demo   - install, migrate an SQLite database, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - install what the tests need and run the whole suite"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the layer rules (import-linter)"
 	@echo "make bench  - benchmarks against floors measured in the same run (needs PostgreSQL)"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -48,6 +48,7 @@ lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # wrk drives the HTTP benchmarks; pgbench (PostgreSQL's client tools) gives the write floor.
 bench-tools:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.accounts import repository as repo
+from abonent.accounts import reads
 from abonent.accounts import service as accounts
 from abonent.accounts.errors import ServiceNotFound
 from abonent.api.deps import Db, Session, database_of, require
@@ -52,13 +52,13 @@ ServiceBody = Annotated[ServiceAdd, Body(discriminator="kind")]
 
 
 async def _detail(session: AsyncSession, account: Account) -> AccountDetail:
-    services = await repo.services_of(session, account.id)
-    codes = await repo.tariff_codes(session, {s.tariff_id for s in services if s.tariff_id})
-    summary = AccountSummary.of(account, await repo.balance(session, account.id))
+    services = await reads.services_of(session, account.id)
+    codes = await reads.tariff_codes(session, {s.tariff_id for s in services if s.tariff_id})
+    summary = AccountSummary.of(account, await reads.balance(session, account.id))
     return AccountDetail(
         **summary.model_dump(),
         services=[ServiceOut.of(s, codes.get(s.tariff_id or 0)) for s in services],
-        contracts=[ContractOut.of(c) for c in await repo.contracts_of(session, account.id)],
+        contracts=[ContractOut.of(c) for c in await reads.contracts_of(session, account.id)],
     )
 
 
@@ -118,7 +118,7 @@ async def list_accounts(
     """Accounts in number-of-opening order, filtered; page on with ``next_cursor``."""
     scope = f"accounts:{in_debt}:{status}"
     after = pagination.decode(cursor, scope)
-    rows = await repo.page(
+    rows = await reads.page(
         session, in_debt=in_debt, status=status, after_id=after or 0, limit=limit + 1
     )
     return AccountPage(
@@ -243,7 +243,7 @@ async def change_service_status(
         await accounts.change_service_status(
             session, service, body.status, actor=actor, reason=body.reason
         )
-        codes = await repo.tariff_codes(
+        codes = await reads.tariff_codes(
             session, {service.tariff_id} if service.tariff_id else set()
         )
         return ServiceOut.of(service, codes.get(service.tariff_id or 0))

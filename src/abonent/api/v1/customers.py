@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.accounts import repository as repo
+from abonent.accounts import reads
 from abonent.accounts import service as accounts
 from abonent.api.deps import Db, Session, require
 from abonent.api.v1.schemas import (
@@ -113,6 +113,6 @@ async def customer_accounts(
     """Every account of the customer (several SIMs, internet, TV), with balance and debt."""
     await accounts.get_customer(session, customer_id)
     items = []
-    for account in await repo.accounts_of(session, customer_id):
-        items.append(AccountSummary.of(account, await repo.balance(session, account.id)))
+    for account in await reads.accounts_of(session, customer_id):
+        items.append(AccountSummary.of(account, await reads.balance(session, account.id)))
     return AccountList(items=items)
