@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from abonent.api.deps import Db
-from abonent.db.migrate import current_revision, head_revision
+from abonent.db.migrate import answering_revision, head_revision
 
 router = APIRouter(tags=["health"])
 
@@ -12,9 +11,7 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz")
 async def healthz(db: Db) -> dict[str, object]:
     """Liveness and readiness: the database answers and the schema is migrated to head."""
-    async with db.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-        revision = await current_revision(conn)
+    revision = await answering_revision(db.engine)
     head = head_revision()
     return {
         "status": "ok" if revision == head else "migrations_pending",

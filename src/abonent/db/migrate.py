@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -43,3 +44,10 @@ async def current_revision(connection: AsyncConnection) -> str | None:
         return MigrationContext.configure(sync_connection).get_current_revision()  # type: ignore[arg-type]
 
     return await connection.run_sync(_current)
+
+
+async def answering_revision(engine: AsyncEngine) -> str | None:
+    """Prove the database answers (``SELECT 1``), then read its schema revision."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        return await current_revision(conn)
