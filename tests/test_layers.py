@@ -39,9 +39,12 @@ def queries_in(source: str) -> list[str]:
             for alias in node.names:
                 if alias.name in _STATEMENT_BUILDERS:
                     found.append(f"{node.lineno}: imports {alias.name} from {node.module}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in _RUNNERS:
-                found.append(f"{node.lineno}: calls .{node.func.attr}()")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _RUNNERS
+        ):
+            found.append(f"{node.lineno}: calls .{node.func.attr}()")
     return found
 
 
