@@ -115,7 +115,7 @@ def diagnose(exc: BaseException, url: str | None) -> AbonentError | None:
     """The refusal a person can act on, when ``exc`` is one; None for a bug."""
     if isinstance(exc, AbonentError):
         return exc
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, ValidationError) and exc.title.endswith("Settings"):
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
         return InvalidSettings(f"{where}: {first['msg']}")
