@@ -50,6 +50,14 @@ class WorkerSettings(BaseModel):
     # Seconds before the first retry; doubled on each further attempt.
     retry_base_seconds: float = 5.0
     poll_seconds: float = 1.0
+    # Messages one relay claims at once; it sends them concurrently, outside any transaction.
+    batch_size: int = Field(default=16, ge=1)
+    # A send still unanswered after this is abandoned and retried like any failure.
+    send_timeout_seconds: float = Field(default=30.0, gt=0)
+    # How long a claim holds: past it, the relay is presumed dead between send and record and
+    # the message is claimed again (re-sent once, with the same idempotency key). Must outlast
+    # a send and its record, or a slow relay and a new one would both send.
+    lease_seconds: float = Field(default=120.0, gt=0)
     # Run the relay inside the web process (the demo does; production runs `abonent worker run`).
     embedded: bool = False
     # The worker asks the acquirer again about unknown and stale pending card payments this
@@ -57,6 +65,12 @@ class WorkerSettings(BaseModel):
     settle_every_seconds: float = 300.0
     # A pending card payment younger than this may still have its payer on the payment page.
     settle_pending_after_minutes: int = 15
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> WorkerSettings:
+        if self.lease_seconds <= self.send_timeout_seconds:
+            raise ValueError("worker.lease_seconds must exceed worker.send_timeout_seconds")
+        return self
 
 
 class Settings(BaseSettings):

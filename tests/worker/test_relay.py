@@ -38,11 +38,11 @@ class FlakyGateway(MemorySmsGateway):
         super().__init__()
         self.failures = failures
 
-    async def send(self, *, sender: str, to: str, text: str) -> str:
+    async def send(self, *, sender: str, to: str, text: str, idempotency_key: str) -> str:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("SMSC down")
-        return await super().send(sender=sender, to=to, text=text)
+        return await super().send(sender=sender, to=to, text=text, idempotency_key=idempotency_key)
 
 
 async def test_failure_is_retried_later_with_backoff_then_delivered(db: Database, clock) -> None:

@@ -8,10 +8,12 @@ import getpass
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from abonent.cli.failures import EXIT_INTERNAL, EXIT_INTERRUPTED, diagnose, log_unexpected, main_url
 from abonent.config import Settings, get_settings
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
@@ -23,8 +25,9 @@ T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
 
-# Exit codes: 0 done; 1 refused (bad input, unknown account, a rule said no) — nothing changed;
-# 2 usage (typer's own); 3 found a problem (reconcile drift, registry differences).
+# Exit codes: 0 done; 1 refused (bad input, unknown account, a rule said no, the database not
+# ready) — nothing changed; 2 usage (typer's own); 3 found a problem (reconcile drift, registry
+# differences); 4 internal error (a bug: logged as cli.unexpected_error); 130 interrupted.
 EXIT_REFUSED = 1
 EXIT_FOUND_PROBLEMS = 3
 
@@ -32,7 +35,9 @@ EXIT_FOUND_PROBLEMS = 3
 def report_error(exc: AbonentError) -> None:
     # The detail may echo user input such as "[/x]": never let it be read as markup.
     err_console.print(
-        f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.detail)}", highlight=False
+        f"[red]error[/red] {escape(f'[{exc.code}]')}: {escape(exc.detail)}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -50,21 +55,44 @@ def cli_actor() -> Actor:
     return Actor(f"cli:{user}", "admin")
 
 
+def fail(exc: BaseException, url: str | None) -> int:
+    """Say what went wrong in one line on stderr; return the exit code."""
+    if isinstance(exc, KeyboardInterrupt):
+        err_console.print("interrupted", highlight=False)
+        return EXIT_INTERRUPTED
+    refusal = diagnose(exc, url)
+    if refusal is not None:
+        report_error(refusal)
+        return EXIT_REFUSED
+    line = log_unexpected(exc)
+    err_console.print(
+        f"[red]error[/red] {escape('[internal]')}: {escape(line)}", highlight=False, soft_wrap=True
+    )
+    return EXIT_INTERNAL
+
+
+def guarded(call: Callable[[], T], url: str | None) -> T:
+    """Run ``call``; whatever escapes becomes one line and an exit code (see cli/failures.py)."""
+    try:
+        return call()
+    except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        raise typer.Exit(fail(exc, url)) from None
+
+
 def run_async(main: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``main`` with a database from settings; domain errors become a message and exit 1."""
+    """Run ``main`` with a database from settings; a refusal exits 1, a bug exits 4."""
+    url = settings().database_url
 
     async def _go() -> T:
-        db = Database(settings().database_url)
+        db = Database(url)
         try:
             return await main(db)
         finally:
             await db.dispose()
 
-    try:
-        return asyncio.run(_go())
-    except AbonentError as exc:
-        report_error(exc)
-        raise typer.Exit(EXIT_REFUSED) from None
+    return guarded(lambda: asyncio.run(_go()), url)
 
 
 def command(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
@@ -72,10 +100,6 @@ def command(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return asyncio.run(fn(*args, **kwargs))
-        except AbonentError as exc:
-            report_error(exc)
-            raise typer.Exit(EXIT_REFUSED) from None
+        return guarded(lambda: asyncio.run(fn(*args, **kwargs)), main_url())
 
     return wrapper

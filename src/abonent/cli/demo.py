@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import typer
+from sqlalchemy.engine import make_url
 
 from abonent.cli.charges import progress_bar, run_refusing, say
+from abonent.cli.common import settings
 from abonent.db.uow import Database
 from abonent.demo.loader import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoReport, load_demo
 from abonent.kit import clock
@@ -38,10 +43,44 @@ def load_command(
             return await load_demo(db, seed=seed, customers=customers, progress=report)
 
         result = run_refusing(main)
-    print_report(result, host, port, with_worker, time.monotonic() - started)
+    cli = cli_for(settings().database_url)
+    print_report(result, host, port, with_worker, time.monotonic() - started, cli=cli)
 
 
-def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds: float) -> None:
+def program() -> str:
+    """How this ``abonent`` was started, so that a pasted command runs the same one.
+
+    ``make demo`` runs ``.venv/bin/abonent`` from the repository root, where nothing puts it on
+    PATH; a command printed as plain ``abonent`` would not be found there.
+    """
+    argv0 = sys.argv[0]
+    path = Path(argv0)
+    if path.name == "abonent" and len(path.parts) > 1:
+        return shlex.quote(argv0)
+    if path.parts[-3:] == ("abonent", "cli", "main.py"):
+        return f"{shlex.quote(sys.executable)} -m abonent.cli.main"
+    return "abonent"
+
+
+def cli_for(database_url: str) -> str:
+    """The command line that reaches the demo's database, as printed for pasting.
+
+    Without the URL, a pasted command would read the default database (var/abonent.db), not
+    the demo's (make demo uses var/demo.db); a password is masked, never printed.
+    """
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    return f"ABONENT_DATABASE_URL={shlex.quote(shown)} {program()}"
+
+
+def print_report(
+    r: DemoReport,
+    host: str,
+    port: int,
+    with_worker: bool,
+    seconds: float,
+    *,
+    cli: str = "abonent",
+) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
     base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
     keys = {role: key for role, _name, key in r.api_keys}
@@ -59,12 +98,15 @@ def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds
     say(
         "  ledger reconciled: no drift"
         if r.reconciled
-        else "  LEDGER DRIFT: run `abonent ledger reconcile`"
+        else "  LEDGER DRIFT: these name the accounts:"
     )
+    if not r.reconciled:
+        say(f"  {cli} ledger reconcile")
     say("")
-    say(
-        f"Start it with `abonent serve --host {host} --port {port}` (make demo already does), then:"
-    )
+    worker = " --with-worker" if with_worker else ""
+    say("Serve it (make demo already does; paste commands from the repository root):")
+    say(f"  {cli} serve --host {host} --port {port}{worker}")
+    say("then open:")
     say(f"  {base}/                 the service")
     say(f"  {base}/docs             interactive API documentation")
     say(f"  {base}/openapi.json     the OpenAPI schema")
@@ -108,7 +150,7 @@ def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds
     txn_date = clock.now().strftime("%Y%m%d%H%M%S")
     agent = f"{r.agent_code}:{r.agent_password}"
     card, chip = r.lookup_tv
-    say("Try (paste as is):")
+    say("Try (paste as is, from the repository root):")
     clerk = f"-H 'Authorization: Bearer {keys['clerk']}'"
     say(f"  curl -s {clerk} {base}/v1/accounts/{number}/statement")
     say(
@@ -127,4 +169,4 @@ def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds
         f"  curl -s -u {agent} '{base}/agents/osmp/{r.agent_code}?command=pay&txn_id={txn}"
         f"&account={number}&sum={format_plain(debt)}&txn_date={txn_date}'"
     )
-    say(f"  abonent account show {number}")
+    say(f"  {cli} account show {number}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
 
 from abonent.cli import (
@@ -18,8 +21,26 @@ from abonent.cli import (
     serve,
     worker,
 )
+from abonent.cli.common import fail
+from abonent.cli.failures import main_url
 
-app = typer.Typer(
+
+class Abonent(typer.Typer):
+    """The command, with a last line of defence around every subcommand.
+
+    Commands that go through ``run_async`` say their own failures; this catches the rest
+    (``db upgrade``, ``serve``, settings that do not validate) the same way: one line, an exit
+    code, no traceback.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (Exception, KeyboardInterrupt) as exc:
+            sys.exit(fail(exc, main_url()))
+
+
+app = Abonent(
     name="abonent",
     no_args_is_help=True,
     help="Abonent: personal accounts, ledger and payments of a telecom operator.",

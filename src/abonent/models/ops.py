@@ -28,7 +28,11 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     """'pending', 'done', 'dead' (gave up after max attempts)."""
     attempts: Mapped[int] = mapped_column(default=0)
+    """Claims so far: a relay counts the attempt when it claims, before it sends."""
     available_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    """The lease of the relay sending it now; once past, the send is presumed lost (the relay
+    died between send and record) and another relay may claim it again."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

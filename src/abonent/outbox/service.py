@@ -1,24 +1,37 @@
 """The transactional outbox: side effects written in the same transaction as their cause.
 
-A worker relays them afterwards (``abonent worker run``); handlers are safe to run twice.
+A relay delivers them afterwards (``abonent worker run``) in three steps, no transaction open
+across the network: :func:`claim_due` takes a batch under a lease and commits, the relay sends,
+:func:`record_outcome` records each result in a unit of its own. A relay that dies between send
+and record leaves its lease to run out; the message is then claimed and sent again, with the
+same idempotency key, so delivery is at least once and handlers must be safe to run twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.kit import clock
-from abonent.models import OutboxMessage
+from abonent.models import OutboxAttempt, OutboxMessage
+from abonent.outbox import repository
+
+log = structlog.get_logger(__name__)
 
 SMS_SEND = "sms.send"
 SERVICE_RESTORED = "service.restored"
 SERVICE_SUSPENDED = "service.suspended"
 PAYMENT_BOOKED = "payment.booked"
 PAYMENT_REVERSED = "payment.reversed"
+
+LEASE_EXPIRED = "lease expired: the relay stopped between send and record; outcome unknown"
+
+Outcome = Literal["done", "retry", "dead", "lost"]
 
 
 async def enqueue(
@@ -55,3 +68,100 @@ async def enqueue(
     )
     session.add(message)
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message a relay holds under a lease: plain data, to be used with no session open."""
+
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    account_id: int | None
+    attempt: int
+    """This claim's attempt number (1 for the first send)."""
+
+    @property
+    def idempotency_key(self) -> str:
+        # The same on every attempt, so a gateway that keeps keys delivers a re-send once.
+        return f"outbox-{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    claims: list[Claim]
+    dead: int = 0
+    """Messages whose last allowed attempt was lost with its relay: given up, not claimed."""
+
+
+async def claim_due(
+    session: AsyncSession, *, limit: int, lease: dt.timedelta, max_attempts: int
+) -> Claimed:
+    """Claim up to ``limit`` due messages until now + ``lease``; the caller commits at once.
+
+    A message found with an expired lease was lost between send and record: that attempt is
+    recorded as such, and the message is claimed again unless it has used all its attempts.
+    """
+    now = clock.now()
+    claims: list[Claim] = []
+    dead = 0
+    for message in await repository.lock_due(session, now, limit):
+        if message.claimed_until is not None:
+            session.add(OutboxAttempt(message_id=message.id, ok=False, error=LEASE_EXPIRED, at=now))
+            log.warning("outbox.lease_expired", message_id=message.id, attempt=message.attempts)
+            if message.attempts >= max_attempts:
+                message.status, message.last_error, message.claimed_until = (
+                    "dead",
+                    LEASE_EXPIRED,
+                    None,
+                )
+                dead += 1
+                log.error("outbox.dead", message_id=message.id, topic=message.topic)
+                continue
+        message.attempts += 1
+        message.claimed_until = now + lease
+        claims.append(
+            Claim(
+                id=message.id,
+                topic=message.topic,
+                payload=dict(message.payload),
+                account_id=message.account_id,
+                attempt=message.attempts,
+            )
+        )
+    return Claimed(claims, dead)
+
+
+async def record_outcome(
+    session: AsyncSession,
+    claim: Claim,
+    *,
+    error: str | None,
+    permanent: bool,
+    max_attempts: int,
+    retry_base_seconds: float,
+) -> Outcome:
+    """Record one attempt: delivered, to retry after a doubling delay, or given up (dead).
+
+    'lost': the lease ran out and another relay claimed the message since; it recorded this
+    attempt as lost and owns the message now, so nothing is written here.
+    """
+    message = await repository.lock_claimed(session, claim.id, claim.attempt)
+    if message is None:
+        log.warning("outbox.lease_lost", message_id=claim.id, attempt=claim.attempt, error=error)
+        return "lost"
+    now = clock.now()
+    session.add(OutboxAttempt(message_id=message.id, ok=error is None, error=error, at=now))
+    message.claimed_until = None
+    if error is None:
+        message.status, message.processed_at, message.last_error = "done", now, None
+        return "done"
+    message.last_error = error
+    if permanent or message.attempts >= max_attempts:
+        message.status = "dead"
+        log.error("outbox.dead", message_id=message.id, topic=message.topic, error=error)
+        return "dead"
+    delay = retry_base_seconds * 2 ** (message.attempts - 1)
+    message.available_at = now + dt.timedelta(seconds=delay)
+    log.warning("outbox.retry", message_id=message.id, error=error, in_s=delay)
+    return "retry"

@@ -1,8 +1,11 @@
-"""The outbox relay: delivers queued side effects, one message per unit of work.
+"""The outbox relay: claims a batch, sends it with no transaction open, records each outcome.
 
-On PostgreSQL several relays can run at once: each claims a message with
-``FOR UPDATE SKIP LOCKED``. Delivery is at least once, so handlers must be safe to run twice
-(the SMS handler is keyed by the message id; event handlers only record).
+Three short steps per batch (see :mod:`abonent.outbox.service`): a claim unit that commits at
+once, the sends (concurrent, each bounded by ``worker.send_timeout_seconds``) while no
+connection is held, and one record unit per message. So a gateway that takes seconds never
+holds SQLite's write lock or a PostgreSQL row lock, and payments book meanwhile. On PostgreSQL
+several relays share the queue (``FOR UPDATE SKIP LOCKED`` plus the lease). Delivery is at
+least once: handlers get the same idempotency key on every attempt at one message.
 """
 
 from __future__ import annotations
@@ -14,18 +17,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import select
 
 from abonent.channels.sms.gateway import SmsGateway
 from abonent.config import Settings
 from abonent.db.uow import Database
-from abonent.kit import clock
-from abonent.models import OutboxAttempt, OutboxMessage
 from abonent.outbox import service as outbox
+from abonent.outbox.service import Claim, Outcome
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[OutboxMessage], Awaitable[None]]
+Handler = Callable[[Claim], Awaitable[None]]
 
 
 class PermanentFailure(Exception):
@@ -37,17 +38,28 @@ class RelayStats:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    unrecorded: int = 0
+    """Sent (or tried) but the outcome could not be recorded: the lease brings them back."""
     by_topic: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.failed + self.dead + self.unrecorded
 
 
 def default_handlers(settings: Settings, sms: SmsGateway) -> dict[str, Handler]:
-    async def send_sms(message: OutboxMessage) -> None:
+    async def send_sms(message: Claim) -> None:
         payload = message.payload
         if not payload.get("to") or not payload.get("text"):
             raise PermanentFailure("sms.send needs 'to' and 'text'")
-        await sms.send(sender=settings.sms_sender, to=str(payload["to"]), text=str(payload["text"]))
+        await sms.send(
+            sender=settings.sms_sender,
+            to=str(payload["to"]),
+            text=str(payload["text"]),
+            idempotency_key=message.idempotency_key,
+        )
 
-    async def record_event(message: OutboxMessage) -> None:
+    async def record_event(message: Claim) -> None:
         # Channels that react to these (push, cabinet) subscribe later; until then the event is
         # logged so operations can follow restorations and reversals.
         log.info(
@@ -63,70 +75,105 @@ def default_handlers(settings: Settings, sms: SmsGateway) -> dict[str, Handler]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one send came to, before it is recorded."""
+
+    error: str | None = None
+    permanent: bool = False
+
+
 class Relay:
     def __init__(self, db: Database, settings: Settings, handlers: dict[str, Handler]) -> None:
         self.db = db
         self.settings = settings
         self.handlers = handlers
 
-    async def deliver_one(self, stats: RelayStats) -> bool:
-        """Claim and deliver one due message. False when nothing is due."""
-        async with self.db.session(write=True) as session:
-            now = clock.now()
-            message = await session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
-                .order_by(OutboxMessage.available_at, OutboxMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+    async def claim(self) -> outbox.Claimed:
+        worker = self.settings.worker
+        return await self.db.run(
+            lambda session: outbox.claim_due(
+                session,
+                limit=worker.batch_size,
+                lease=dt.timedelta(seconds=worker.lease_seconds),
+                max_attempts=worker.max_attempts,
             )
-            if message is None:
-                return False
-            handler = self.handlers.get(message.topic)
-            error: str | None = None
-            permanent = False
-            try:
-                if handler is None:
-                    raise PermanentFailure(f"no handler for topic {message.topic!r}")
-                await handler(message)
-            except PermanentFailure as exc:
-                error, permanent = str(exc), True
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            message.attempts += 1
-            session.add(OutboxAttempt(message_id=message.id, ok=error is None, error=error, at=now))
-            if error is None:
-                message.status, message.processed_at, message.last_error = "done", now, None
-                stats.delivered += 1
-                stats.by_topic[message.topic] = stats.by_topic.get(message.topic, 0) + 1
-            elif permanent or message.attempts >= self.settings.worker.max_attempts:
-                message.status, message.last_error = "dead", error
-                stats.dead += 1
-                log.error("outbox.dead", message_id=message.id, topic=message.topic, error=error)
-            else:
-                delay = self.settings.worker.retry_base_seconds * 2 ** (message.attempts - 1)
-                message.available_at = now + dt.timedelta(seconds=delay)
-                message.last_error = error
-                stats.failed += 1
-                log.warning("outbox.retry", message_id=message.id, error=error, in_s=delay)
-            return True
+        )
 
-    async def drain(self, limit: int | None = None) -> RelayStats:
-        """Deliver everything due now (at most ``limit`` messages)."""
+    async def send(self, claim: Claim) -> Attempt:
+        """Run the handler with no database session open; any failure becomes the attempt's."""
+        handler = self.handlers.get(claim.topic)
+        if handler is None:
+            return Attempt(f"no handler for topic {claim.topic!r}", permanent=True)
+        try:
+            async with asyncio.timeout(self.settings.worker.send_timeout_seconds):
+                await handler(claim)
+        except PermanentFailure as exc:
+            return Attempt(str(exc), permanent=True)
+        except TimeoutError:
+            return Attempt(f"timeout: no answer in {self.settings.worker.send_timeout_seconds:g} s")
+        except Exception as exc:
+            return Attempt(f"{type(exc).__name__}: {exc}")
+        return Attempt()
+
+    async def record(self, claim: Claim, attempt: Attempt) -> Outcome:
+        worker = self.settings.worker
+        return await self.db.run(
+            lambda session: outbox.record_outcome(
+                session,
+                claim,
+                error=attempt.error,
+                permanent=attempt.permanent,
+                max_attempts=worker.max_attempts,
+                retry_base_seconds=worker.retry_base_seconds,
+            )
+        )
+
+    async def _deliver(self, claim: Claim, stats: RelayStats) -> None:
+        attempt = await self.send(claim)
+        try:
+            outcome = await self.record(claim, attempt)
+        except Exception:
+            # Sent but not recorded: the lease runs out and the message is sent again, once,
+            # with the same idempotency key. Nothing else in the batch is affected.
+            log.exception("outbox.record_failed", message_id=claim.id, attempt=claim.attempt)
+            stats.unrecorded += 1
+            return
+        if outcome == "done":
+            stats.delivered += 1
+            stats.by_topic[claim.topic] = stats.by_topic.get(claim.topic, 0) + 1
+        elif outcome == "dead":
+            stats.dead += 1
+        elif outcome == "retry":
+            stats.failed += 1
+
+    async def deliver_batch(self, stats: RelayStats) -> int:
+        """Claim, send and record one batch. Returns how many messages it claimed."""
+        claimed = await self.claim()
+        stats.dead += claimed.dead
+        await asyncio.gather(*(self._deliver(claim, stats) for claim in claimed.claims))
+        return len(claimed.claims) + claimed.dead
+
+    async def drain(
+        self, limit: int | None = None, stop: asyncio.Event | None = None
+    ) -> RelayStats:
+        """Deliver everything due now (about ``limit`` messages at most: whole batches)."""
         stats = RelayStats()
-        done = 0
-        while limit is None or done < limit:
-            if not await self.deliver_one(stats):
+        taken = 0
+        while limit is None or taken < limit:
+            if stop is not None and stop.is_set():
                 break
-            done += 1
+            claimed = await self.deliver_batch(stats)
+            if claimed == 0:
+                break
+            taken += claimed
         return stats
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
-                stats = await self.drain(limit=500)
-                busy = stats.delivered + stats.failed + stats.dead > 0
+                busy = (await self.drain(limit=500, stop=stop)).handled > 0
             except Exception:
                 log.exception("outbox.relay_error")
                 busy = False
