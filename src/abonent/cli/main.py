@@ -18,6 +18,7 @@ from abonent.cli import (
     serve,
     worker,
 )
+from abonent.kit import logs
 
 app = typer.Typer(
     name="abonent",
@@ -25,6 +26,14 @@ app = typer.Typer(
     help="Abonent: personal accounts, ledger and payments of a telecom operator.",
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _start() -> None:
+    # Every command, `abonent worker run` included, logs through the redacting chain.
+    logs.configure()
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo", help="Demo data.")
 app.add_typer(accounts.app, name="account", help="Accounts and their statements.")
