@@ -41,7 +41,17 @@ def request_id_of(scope: Scope) -> str:
 def route_of(scope: Scope) -> str:
     template = scope.get(ROUTE_KEY)
     if template is None:
-        template = getattr(scope.get("route"), "path", None)
+        # FastAPI keeps an included router's route with its own (unprefixed) path; the
+        # effective context it routed by has the full template. (tests/ops pin this.)
+        fastapi_scope = scope.get("fastapi")
+        context = (
+            fastapi_scope.get("effective_route_context")
+            if isinstance(fastapi_scope, dict)
+            else None
+        )
+        template = getattr(context, "path_format", None) or getattr(
+            scope.get("route"), "path_format", None
+        )
     return template if isinstance(template, str) else "unmatched"
 
 
