@@ -1,4 +1,4 @@
-"""Every kind of secret, through every log call path, in both renderings: none reaches the output."""
+"""Every kind of secret, through every log call path, in both renderings: none gets out."""
 
 from __future__ import annotations
 

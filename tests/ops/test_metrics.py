@@ -1,4 +1,4 @@
-"""``/metrics``: Prometheus text, bounded labels, scrape-time outbox figures, and who may read it."""
+"""``/metrics``: Prometheus text, bounded labels, scrape-time outbox figures, who may read it."""
 
 from __future__ import annotations
 
