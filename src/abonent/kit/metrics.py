@@ -152,5 +152,9 @@ def render(outbox: Iterable[OutboxRow], *, pool: Any, now: dt.datetime) -> bytes
     for state in ("size", "checkedin", "checkedout", "overflow"):
         reader = getattr(pool, state, None)
         if callable(reader):
-            _POOL.labels(state.replace("checked", "checked_")).set(reader())
+            value = reader()
+            # QueuePool counts overflow from -size: only connections beyond the pool count.
+            _POOL.labels(state.replace("checked", "checked_")).set(
+                max(0, value) if state == "overflow" else value
+            )
     return generate_latest(REGISTRY)
