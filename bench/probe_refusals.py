@@ -97,7 +97,8 @@ async def edge_overhead() -> tuple[float, float] | None:
 async def probe(url: str) -> None:
     db = Database(url)
     app = create_app(db)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+    # A tree whose app lets errors escape answers 500 here instead of raising.
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
         rows = [(name, *await cpu_per_request(client, send)) for name, send in KINDS.items()]
     await db.dispose()

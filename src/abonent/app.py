@@ -47,7 +47,10 @@ def create_app(database: Database | None = None) -> FastAPI:
     if owned:
         # A served app (uvicorn's factory, in every worker process) logs through the
         # redacting chain; tests and embedders keep the logging they set up.
-        logs.configure(json=settings.log.json_lines, level=settings.log.level)
+        json = settings.log.json_lines
+        logs.configure(
+            json=settings.env == "production" if json is None else json, level=settings.log.level
+        )
     db = database or Database(settings.database_url)
 
     @asynccontextmanager
