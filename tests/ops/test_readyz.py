@@ -49,22 +49,17 @@ async def test_an_empty_database_is_not_ready(backend: str, tmp_path: Path) -> N
     assert body["schema_revision"] is None and body["head_revision"] == head_revision()
 
 
-async def test_a_database_that_does_not_answer_is_not_ready(backend: str) -> None:
-    url = (
-        "sqlite:////proc/no-such-dir/abonent.db"
-        if backend == "sqlite"
-        else "postgresql://postgres@127.0.0.1:1/postgres"
-    )
-    db = Database(url) if backend != "sqlite" else Database(url, engine=_sqlite_engine(url))
+async def test_a_database_that_does_not_answer_is_not_ready(backend: str, tmp_path: Path) -> None:
+    if backend == "sqlite":
+        # A file that is not a database stands for a broken disk.
+        broken = tmp_path / "broken.db"
+        broken.write_bytes(b"not a database at all" * 100)
+        url = f"sqlite:///{broken}"
+    else:
+        url = "postgresql://postgres@127.0.0.1:1/postgres"
+    db = Database(url)
     try:
         r = await _readyz(db)
     finally:
         await db.dispose()
     assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
-
-
-def _sqlite_engine(url: str):  # type: ignore[no-untyped-def]
-    # create_engine makes the file's folder; a folder that cannot exist stands for a lost disk.
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    return create_async_engine(url.replace("sqlite://", "sqlite+aiosqlite://"))
