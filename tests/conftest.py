@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import logging
 import os
+import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -24,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 from abonent.db import migrate
 from abonent.db.uow import Database
+from abonent.kit import logs
 from abonent.kit.clock import FrozenClock, use_clock
+from tests import factories
 
 os.environ.setdefault("ABONENT_ENV", "development")
 PG_URL = os.environ.get("ABONENT_TEST_POSTGRES_URL")
@@ -32,6 +38,85 @@ BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
 
 # A fixed "now" for tests that care about dates: a Wednesday, mid-month, Moscow afternoon.
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
+
+
+# --- the session-wide log capture ---------------------------------------------------------------
+# Everything logged during the run (structlog and stdlib, rendered as in production) is teed to
+# a file; at the end it is searched for every secret the tests used, and any hit fails the run.
+
+_capture: dict[str, Any] = {}
+
+
+def _tap(module: Any, name: str, secrets_of: Callable[[dict[str, Any], Any], list[Any]]) -> None:
+    original = getattr(module, name)
+
+    @functools.wraps(original)
+    async def tapped(*args: Any, **kwargs: Any) -> Any:
+        result = await original(*args, **kwargs)
+        for value in secrets_of(kwargs, result):
+            factories.remember_secret(value)
+        return result
+
+    setattr(module, name, tapped)
+
+
+def _passports(kwargs: dict[str, Any], _result: Any) -> list[Any]:
+    raw = kwargs.get("passport")
+    return [raw, re.sub(r"\D", "", raw)] if isinstance(raw, str) else []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_capture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from abonent.accounts import service as accounts
+    from abonent.apikeys import service as apikeys
+    from abonent.payments.agents import service as agents
+
+    _tap(apikeys, "create", lambda _kw, result: [result[1]])
+    _tap(agents, "create_agent", lambda kw, _result: [kw.get("password")])
+    _tap(agents, "set_password", lambda kw, _result: [kw.get("password")])
+    _tap(accounts, "create_customer", _passports)
+    path = tmp_path_factory.mktemp("logs") / "session.log"
+    logs.configure(json=True, level="INFO")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logs.formatter(json=True))
+    logging.getLogger().addHandler(handler)
+    _capture["path"] = path
+    yield
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+
+
+def _leaks() -> tuple[int, int, list[str]]:
+    path: Path | None = _capture.get("path")
+    if path is None or not path.exists():
+        return 0, len(factories.SECRETS), []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    found = []
+    for secret in sorted(factories.SECRETS):
+        if secret.isdigit():
+            if re.search(rf"(?<!\d){secret}(?!\d)", text):
+                found.append(secret)
+        elif secret in text:
+            found.append(secret)
+    return text.count("\n"), len(factories.SECRETS), found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    lines, checked, found = _leaks()
+    _capture["result"] = (lines, checked, found)
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "result" not in _capture:
+        return
+    lines, checked, found = _capture["result"]
+    terminalreporter.write_line(
+        f"log capture: {lines} lines logged, {checked} test secrets searched, {len(found)} found"
+    )
+    for secret in found:
+        terminalreporter.write_line(f"SECRET IN LOGS: {secret[:4]}… (length {len(secret)})")
 
 
 def _asyncpg_dsn(url: str, database: str | None = None) -> str:

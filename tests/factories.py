@@ -18,6 +18,16 @@ from abonent.models import Account, Service
 ACTOR = Actor("test", "admin")
 _seq = itertools.count(1)
 
+# Every secret the tests create: the session's log capture (tests/conftest.py) fails the run if
+# any of them appears in what was logged. The factories add theirs; tests/conftest.py also taps
+# the services that mint or take secrets, so helpers elsewhere are covered too.
+SECRETS: set[str] = set()
+
+
+def remember_secret(value: str | None) -> None:
+    if value and len(value) >= 6:
+        SECRETS.add(value)
+
 
 def next_msisdn() -> str:
     return f"+7916{next(_seq) % 10_000_000:07d}"
@@ -33,12 +43,10 @@ async def make_account(
     number: str | None = None,
 ) -> tuple[Account, list[Service]]:
     n = next(_seq)
+    passport = passport or f"45{n % 100:02d}{n % 1_000_000:06d}"
+    remember_secret(passport)
     customer = await accounts.create_customer(
-        session,
-        kind="person",
-        full_name=full_name,
-        passport=passport or f"45{n % 100:02d}{n % 1_000_000:06d}",
-        actor=ACTOR,
+        session, kind="person", full_name=full_name, passport=passport, actor=ACTOR
     )
     account = await accounts.open_account(
         session,
@@ -97,6 +105,7 @@ async def api_key(db: Database, role: str = "admin", name: str | None = None) ->
         _key, plain = await apikeys.create(
             session, name=name or f"test-{role}", role=role, actor=ACTOR
         )
+    remember_secret(plain)
     return plain
 
 

@@ -7,11 +7,14 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from abonent import __version__
-from abonent.api import health, problems
+from abonent.api import health, ops, problems
 from abonent.api.agents import osmp as agents
+from abonent.api.edge import Edge
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
@@ -22,15 +25,32 @@ from abonent.api.v1 import payments as payments_api
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
+from abonent.kit import logs
 from abonent.web import card_result, docs, home, sandbox
 from abonent.worker import settlement
 from abonent.worker.relay import Relay, default_handlers
+
+log = structlog.get_logger(__name__)
+
+
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's own error middleware, which re-raises after answering: see
+        # api/edge.py.
+        return Edge(super().build_middleware_stack())
 
 
 def create_app(database: Database | None = None) -> FastAPI:
     """Build the app. Tests pass their own ``database``; otherwise it comes from settings."""
     settings = get_settings()
     owned = database is None
+    if owned:
+        # A served app (uvicorn's factory, in every worker process) logs through the
+        # redacting chain; tests and embedders keep the logging they set up.
+        json = settings.log.json_lines
+        logs.configure(
+            json=settings.env == "production" if json is None else json, level=settings.log.level
+        )
     db = database or Database(settings.database_url)
 
     @asynccontextmanager
@@ -38,10 +58,10 @@ def create_app(database: Database | None = None) -> FastAPI:
         if owned:
             _tune_gc()
         stop = asyncio.Event()
-        tasks = []
+        tasks: list[asyncio.Task[None]] = []
         if settings.worker.embedded:
             relay = Relay(db, settings, default_handlers(settings, gateway_from(settings)))
-            tasks.append(asyncio.create_task(relay.run_forever(stop)))
+            tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
             tasks.append(
                 asyncio.create_task(
                     settlement.run_forever(
@@ -49,19 +69,19 @@ def create_app(database: Database | None = None) -> FastAPI:
                         settings,
                         stop,
                         provider=getattr(app_.state, "acquiring_provider", None),
-                    )
+                    ),
+                    name="card-settlement",
                 )
             )
         try:
             yield
         finally:
             stop.set()
-            for task in tasks:
-                await task
+            await _finish(tasks, settings.shutdown_grace_seconds)
             if owned:
                 await db.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="Abonent",
         version=__version__,
         summary="Personal accounts, ledger, statement and payments of a telecom operator",
@@ -75,6 +95,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(home.router)
     docs.install(app)
     app.include_router(health.router)
+    app.include_router(ops.router)
     app.include_router(v1_customers.router, prefix="/v1")
     app.include_router(v1_accounts.router, prefix="/v1")
     app.include_router(v1_lookup.router, prefix="/v1")
@@ -87,6 +108,22 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.add_middleware(AgentLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app
+
+
+async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:
+    """Let the jobs finish what they are doing (a send in progress completes and is
+    recorded); a job still busy after ``grace`` seconds is cancelled, so shutdown ends."""
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        log.warning("shutdown.job_cancelled", job=task.get_name(), grace_seconds=grace)
+        task.cancel()
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("shutdown.job_failed", job=task.get_name(), exc_info=task.exception())
+    if pending:
+        await asyncio.wait(pending)
 
 
 # Python's default collects its youngest generation every 700 container allocations, and a

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Development-only secrets are derived from this label so that a demo works out of the box;
 # production refuses to start without real ones (see ``Settings._require_secrets``).
@@ -73,6 +74,34 @@ class WorkerSettings(BaseModel):
         return self
 
 
+class LogSettings(BaseModel):
+    # JSON lines; unset: JSON in production, readable console lines in development.
+    json_lines: bool | None = Field(default=None, alias="json")
+    level: str = "INFO"
+    # uvicorn's access log (one line per request, through the same redaction); off by default:
+    # the metrics count requests, and a line per OSMP payment costs CPU on the hot path.
+    access: bool = False
+
+
+class MetricsSettings(BaseModel):
+    # Who may read /metrics: client addresses or networks (comma-separated in the environment),
+    # and/or anyone presenting this bearer token. Everyone else gets a 404.
+    allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"]
+    )
+    token: SecretStr | None = None
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ABONENT_", env_nested_delimiter="__", extra="ignore"
@@ -99,7 +128,10 @@ class Settings(BaseSettings):
     acquiring: AcquiringSettings = Field(default_factory=AcquiringSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
-    log_json: bool = False
+    log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    # On SIGTERM: seconds in-flight requests and the embedded worker's send get to finish.
+    shutdown_grace_seconds: float = 20.0
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

@@ -7,17 +7,30 @@ Measured with one uvicorn worker (``BENCH_OSMP_WORKERS=1 bench/bench_osmp.py``):
 through the router, 679 through this lane. The route stays registered with FastAPI (so the OpenAPI
 document describes it and anything outside this lane still reaches it); this lane answers the
 same requests with the same handler, before the router is consulted.
+
+Being outside FastAPI's exception handlers, the lane is its own last line of defence: whatever
+escapes the handler is logged once (without locals) and answered in the protocol's XML, result
+1 (temporary: the agent retries) when the database is out of reach, else 300.
 """
 
 from __future__ import annotations
 
+import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from abonent.api.agents import osmp as osmp_endpoints
+from abonent.api.edge import ROUTE_KEY
+from abonent.api.limits import BodyTooLarge
+from abonent.db.uow import is_transient
+from abonent.payments.agents.osmp import Answer, Result, render
 
+log = structlog.get_logger(__name__)
 _OSMP_PREFIX = "/agents/osmp/"
+_ROUTE = "/agents/osmp/{code}"
 
 
 class AgentLane:
@@ -33,5 +46,28 @@ class AgentLane:
         if not code or "/" in code:
             await self.app(scope, receive, send)
             return
-        response: Response = await osmp_endpoints.osmp_call(code, Request(scope, receive))
+        scope[ROUTE_KEY] = _ROUTE
+        try:
+            response: Response = await osmp_endpoints.osmp_call(code, Request(scope, receive))
+        except BodyTooLarge:
+            raise  # the body limit outside answers it
+        except Exception as exc:
+            response = _technical_failure(exc)
         await response(scope, receive, send)
+
+
+def _technical_failure(exc: Exception) -> Response:
+    temporary = _database_unavailable(exc)
+    log.error("osmp.unhandled", temporary=temporary, exc_info=exc)
+    answer = (
+        Answer(Result.TEMPORARY, "temporary error; retry")
+        if temporary
+        else Answer(Result.OTHER, "refused for technical reasons; nothing was booked")
+    )
+    return Response(render(answer), media_type=osmp_endpoints.MEDIA_TYPE)
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or is_transient(exc))

@@ -23,6 +23,7 @@ from abonent.cli import (
 )
 from abonent.cli.common import fail
 from abonent.cli.failures import main_url
+from abonent.kit import logs
 
 
 class Abonent(typer.Typer):
@@ -46,6 +47,14 @@ app = Abonent(
     help="Abonent: personal accounts, ledger and payments of a telecom operator.",
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _start() -> None:
+    # Every command, `abonent worker run` included, logs through the redacting chain.
+    logs.configure()
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo", help="Demo data.")
 app.add_typer(accounts.app, name="account", help="Accounts and their statements.")

@@ -28,5 +28,11 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        access_log=False,
+        # Logging is the app's (kit/logs.py, configured by create_app in each worker):
+        # uvicorn's loggers propagate to its redacting handler.
+        log_config=None,
+        access_log=cfg.log.access,
+        # On SIGTERM, requests in flight get this long to finish; then the lifespan lets the
+        # embedded worker finish its send (app.py).
+        timeout_graceful_shutdown=max(1, round(cfg.shutdown_grace_seconds)),
     )

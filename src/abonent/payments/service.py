@@ -24,7 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from abonent.accounts.service import change_service_status
 from abonent.audit.service import record
 from abonent.config import get_settings
-from abonent.kit import clock
+from abonent.kit import clock, metrics
 from abonent.kit.actor import Actor
 from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
@@ -157,6 +157,7 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         else ()
     )
     await _notify_booked(session, account, payment, services)
+    metrics.payment_booked(session, request.source)
     return Booked(payment, created=True, restored_service_ids=restored)
 
 
@@ -260,6 +261,7 @@ async def _book_on_postgres(
     make_transient_to_detached(payment)
     session.add(payment)
     _sync_loaded(session, account.id, written, now)
+    metrics.payment_booked(session, request.source)
     return Booked(payment, created=True)
 
 

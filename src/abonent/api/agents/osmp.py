@@ -263,7 +263,8 @@ def _refuse_caller(caller: Caller, exc: AbonentError, params: dict[str, str]) ->
         agent=caller.code,
         address=caller.address,
         code=exc.code,
-        username=caller.username,
+        # Never the typed user name: a password typed into that field would land in the log.
+        username_length=None if caller.username is None else len(caller.username),
     )
     txn_id, amount = osmp.echo(params)
     answer = Answer(Result.TECHNICAL, exc.detail, txn_id=txn_id, amount_minor=amount)
