@@ -8,6 +8,7 @@ from typing import Protocol
 
 import structlog
 
+from abonent.channels.sms.smpp import SmppSmsGateway
 from abonent.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -50,6 +51,8 @@ class ConsoleSmsGateway(MemorySmsGateway):
 
 
 def gateway_from(settings: Settings) -> SmsGateway:
+    if settings.sms.gateway == "smpp":
+        return SmppSmsGateway(settings.sms)
     if settings.sms.gateway == "memory":
         return MemorySmsGateway()
     return ConsoleSmsGateway()
