@@ -11,8 +11,8 @@ from abonent.channels.sms.smpp import SmppSmsGateway
 from abonent.config import SmsSettings
 from abonent.db.uow import Database
 from abonent.models import SmsMessage, SmsPart
-from tests.sms.helpers import queue_sms
 from tests.smpp.peer import SmppPeer
+from tests.sms.helpers import queue_sms
 
 TO = "+79161234567"
 LONG = ("Задолженность по услуге «Мобильная связь» на 18.11.2026: 350,00 ₽. " * 3)[:190]
