@@ -22,7 +22,7 @@ from abonent.api.v1 import payments as payments_api
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
-from abonent.web import docs, home, sandbox
+from abonent.web import dev_sms, docs, home, sandbox
 from abonent.worker import settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -81,6 +81,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(payments_api.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(sandbox.router)
+    app.include_router(dev_sms.router)
     app.include_router(agents.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)

@@ -299,6 +299,11 @@ class SmppLink:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, self.cfg.reconnect_backoff_max)
 
+    def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
+        """From the reader thread: have the event loop call ``fn(*args)``."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(fn, *args)
+
     def run_on_loop(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         """From the reader thread: run ``coro`` on the event loop and wait for its result."""
         assert self._loop is not None
