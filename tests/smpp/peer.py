@@ -93,6 +93,8 @@ class SmppPeer:
     on_submit: Callable[[Submitted], None] | None = None
     refuse: dict[str, int] = field(default_factory=dict)
     """destination_addr → the command_status its submits are refused with."""
+    keep: bool = True
+    """Record every submit (a long benchmark run turns it off)."""
     hold: bool = False
     """Keep submits unanswered until ``release()`` (to see how many are outstanding)."""
     held: list[smpp34.SubmitSmEvent] = field(default_factory=list)
@@ -275,7 +277,8 @@ class SmppPeer:
             message_id=message_id,
             status=status,
         )
-        self.submitted.append(sub)
+        if self.keep:
+            self.submitted.append(sub)
         if message_id is None:
             event.reject(status)
             return
@@ -303,13 +306,17 @@ async def _main() -> None:
     parser.add_argument("--port", type=int, default=2775)
     parser.add_argument("--system-id", default="abonent")
     parser.add_argument("--receipts", default="DELIVRD", help="stat of the automatic receipts")
+    parser.add_argument("--quiet", action="store_true", help="print and keep nothing per message")
     args = parser.parse_args()
     peer = SmppPeer(system_id=args.system_id, port=args.port, auto_receipt=args.receipts or None)
-    peer.on_submit = lambda s: print(
-        f"submit_sm to {s.destination_addr} dc={s.data_coding} esm=0x{s.esm_class:02x} "
-        f"udh={s.udh} id={s.message_id}: {s.text!r}",
-        flush=True,
-    )
+    if args.quiet:
+        peer.keep = False
+    else:
+        peer.on_submit = lambda s: print(
+            f"submit_sm to {s.destination_addr} dc={s.data_coding} esm=0x{s.esm_class:02x} "
+            f"udh={s.udh} id={s.message_id}: {s.text!r}",
+            flush=True,
+        )
     await peer.start()
     print(f"SMPP peer on {peer.host}:{peer.port}, system_id {peer.system_id!r}", flush=True)
     await asyncio.Event().wait()

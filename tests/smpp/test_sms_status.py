@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -118,3 +120,33 @@ async def test_the_memory_gateway_records_the_same_way(db: Database):
     )
     row, parts = await _row(db, outbox_id)
     assert ids == ("mem-1",) and row.status == "sent" and parts[0].gateway_message_id == "mem-1"
+
+
+async def test_a_batch_goes_out_together_and_is_recorded_in_one_go(
+    db: Database, smpp_peer: SmppPeer, sms_settings: SmsSettings
+):
+    from abonent.channels.sms.outbound import OutboundSms, relay_sms_batch
+
+    smpp_peer.refuse["79260000002"] = 0x0B
+    ids = [await queue_sms(db, f"+7926000000{n}") for n in range(4)]
+    async with SmppSmsGateway(sms_settings) as gateway:
+        # The first was relayed before (a retried batch): it is not submitted again.
+        [already] = await relay_sms(
+            db, gateway, outbox_message_id=ids[0], sender="Abonent", to="+79260000000",
+            text="Привет",
+        )  # fmt: skip
+        batch = [OutboundSms(i, f"+7926000000{n}", f"Привет {n}") for n, i in enumerate(ids)]
+        smpp_peer.hold = True
+        running = asyncio.create_task(relay_sms_batch(db, gateway, sender="Abonent", batch=batch))
+        # All three new ones are outstanding at once, before any answer.
+        await smpp_peer.wait_until(lambda: len(smpp_peer.held) == 3)
+        smpp_peer.release()
+        outcomes = await running
+    assert [o.outbox_message_id for o in outcomes] == ids
+    assert outcomes[0].gateway_message_ids == (already,)
+    assert [(o.sent, o.permanent) for o in outcomes] == [
+        (True, False), (True, False), (False, True), (True, False)
+    ]  # fmt: skip
+    statuses = [(await _row(db, i))[0].status for i in ids]
+    assert statuses == ["sent", "sent", "failed", "sent"]
+    assert len(smpp_peer.submitted) == 4  # 1 earlier + 3 in the batch

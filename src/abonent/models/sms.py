@@ -20,8 +20,10 @@ class SmsMessage(Base):
     __tablename__ = "sms_messages"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
-    """The outbox message this SMS relays (the gateway's idempotency key)."""
+    outbox_message_id: Mapped[int | None] = mapped_column(BigId, unique=True)
+    """The outbox message this SMS relays (the gateway's idempotency key). No foreign key: the
+    relay holds the outbox row FOR UPDATE while it sends, which a key check would wait on, and
+    the outbox may be pruned while the SMS history stays."""
     to_msisdn: Mapped[str] = mapped_column(String(16))
     """E.164 without '+'; shown masked."""
     category: Mapped[str] = mapped_column(String(16))

@@ -1,15 +1,23 @@
-"""An outbox SMS through a gateway, with its status kept in sms_messages.
+"""Outbox SMS through a gateway, with their status kept in sms_messages.
 
-What the relay's ``sms.send`` handler calls (the relay itself stays as it is; the lead wires it):
-``relay_sms`` records the SMS as queued, submits it with the outbox message id as the gateway's
-idempotency key, and records the parts' ids; a refusal by the SMSC marks it failed. A message
-already recorded as sent is not submitted again, so a relay that retries after a crash between
-the submit and the outbox commit sends nothing twice once the ``sent`` row is committed.
+What the relay's ``sms.send`` handler calls (the relay itself is not changed here; the lead
+wires it). ``relay_sms_batch`` takes a claimed batch: it submits every message at once (the
+gateway's window keeps several outstanding) with the outbox message id as the idempotency key,
+then records the whole batch in one unit of work: ``sent`` with the parts' ids, or ``failed``
+with the SMSC's refusal. No database transaction is open while it sends. ``relay_sms`` is the
+same for one message. A message already recorded as sent is not submitted again, so a relay
+that retries after a crash between the submit and its own commit sends nothing twice once the
+``sent`` row is committed (the submit itself and that commit remain at least once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.channels.smpp.link import SubmitRefused
 from abonent.channels.sms.gateway import SmsGateway
@@ -23,6 +31,98 @@ class SmsRefused(Exception):
     """The SMSC refused the message for good: retrying will not help."""
 
 
+class SmsNotSent(Exception):
+    """The gateway could not take it now (SMSC away, timeout): the relay retries later."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    outbox_message_id: int
+    to: str
+    text: str
+    category: str = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    outbox_message_id: int
+    gateway_message_ids: tuple[str, ...] = ()
+    error: str | None = None
+    permanent: bool = False
+    """The SMSC refused it: recorded as failed, not to be retried."""
+
+    @property
+    def sent(self) -> bool:
+        return bool(self.gateway_message_ids)
+
+
+async def _send(gateway: SmsGateway, sender: str, message: OutboundSms) -> tuple[str, ...]:
+    key = str(message.outbox_message_id)
+    if isinstance(gateway, SmppSmsGateway):
+        sent = await gateway.send_message(sender=sender, to=message.to, text=message.text, key=key)
+        return sent.message_ids
+    # The console and memory gateways take a key once the relay passes one.
+    if "key" in inspect.signature(gateway.send).parameters:
+        return (await gateway.send(sender=sender, to=message.to, text=message.text, key=key),)  # type: ignore[call-arg]
+    return (await gateway.send(sender=sender, to=message.to, text=message.text),)
+
+
+async def _attempt(gateway: SmsGateway, sender: str, message: OutboundSms) -> Outcome:
+    try:
+        ids = await _send(gateway, sender, message)
+    except SubmitRefused as exc:
+        return Outcome(message.outbox_message_id, error=str(exc), permanent=True)
+    except Exception as exc:
+        return Outcome(message.outbox_message_id, error=f"{type(exc).__name__}: {exc}")
+    return Outcome(message.outbox_message_id, ids)
+
+
+async def relay_sms_batch(
+    db: Database, gateway: SmsGateway, *, sender: str, batch: Sequence[OutboundSms]
+) -> list[Outcome]:
+    """Send a batch of outbox SMS together; one outcome per message, in the batch's order."""
+    async with db.session() as session:
+        known = await repository.statuses_for_outbox(session, [m.outbox_message_id for m in batch])
+        done: dict[int, Outcome] = {}
+        for outbox_id, row in known.items():
+            if row.status != "queued":
+                parts = await repository.parts_of(session, row.id)
+                failed = row.status == "failed"
+                done[outbox_id] = Outcome(
+                    outbox_id,
+                    tuple(p.gateway_message_id for p in parts),
+                    error=row.reason if failed else None,
+                    permanent=failed,
+                )
+    todo = [m for m in batch if m.outbox_message_id not in done]
+    outcomes = await asyncio.gather(*(_attempt(gateway, sender, m) for m in todo))
+
+    async def record(session: AsyncSession) -> None:
+        pairs = list(zip(todo, outcomes, strict=True))
+        await sms.record_sent_many(
+            session,
+            [
+                sms.Sent(m.outbox_message_id, m.to, m.category, o.gateway_message_ids)
+                for m, o in pairs
+                if o.sent
+            ],
+        )
+        for message, outcome in pairs:
+            if outcome.permanent:
+                await sms.mark_failed(
+                    session,
+                    outbox_message_id=message.outbox_message_id,
+                    to=message.to,
+                    category=message.category,
+                    reason=outcome.error or "refused",
+                )
+
+    if todo:
+        await db.run(record)
+    done.update((o.outbox_message_id, o) for o in outcomes)
+    return [done[m.outbox_message_id] for m in batch]
+
+
 async def relay_sms(
     db: Database,
     gateway: SmsGateway,
@@ -34,41 +134,13 @@ async def relay_sms(
     category: str = "service",
 ) -> tuple[str, ...]:
     """Send one outbox SMS; return its parts' gateway message ids."""
-    async with db.session() as session:
-        known = await repository.by_outbox_id(session, outbox_message_id)
-        if known is not None and known.status != "queued":
-            return tuple(p.gateway_message_id for p in await repository.parts_of(session, known.id))
-    await db.run(
-        lambda s: sms.record_queued(
-            s, outbox_message_id=outbox_message_id, to=to, category=category
-        )
-    )
-    key = str(outbox_message_id)
-    try:
-        if isinstance(gateway, SmppSmsGateway):
-            ids = (await gateway.send_message(sender=sender, to=to, text=text, key=key)).message_ids
-        elif "key" in inspect.signature(gateway.send).parameters:
-            ids = (await gateway.send(sender=sender, to=to, text=text, key=key),)  # type: ignore[call-arg]
-        else:
-            ids = (await gateway.send(sender=sender, to=to, text=text),)
-    except SubmitRefused as exc:
-        reason = str(exc)
-        await db.run(
-            lambda s: sms.mark_failed(
-                s, outbox_message_id=outbox_message_id, to=to, category=category, reason=reason
-            )
-        )
-        raise SmsRefused(reason) from exc
-    await db.run(
-        lambda s: sms.record_sent(
-            s,
-            outbox_message_id=outbox_message_id,
-            to=to,
-            category=category,
-            gateway_message_ids=ids,
-        )
-    )
-    return ids
+    message = OutboundSms(outbox_message_id, to, text, category)
+    [outcome] = await relay_sms_batch(db, gateway, sender=sender, batch=[message])
+    if outcome.permanent:
+        raise SmsRefused(outcome.error)
+    if not outcome.sent:
+        raise SmsNotSent(outcome.error)
+    return outcome.gateway_message_ids
 
 
 def receipt_recorder(db: Database) -> ReceiptCallback:

@@ -31,11 +31,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["outbox_message_id"],
-            ["outbox.id"],
-            name=op.f("fk_sms_messages_outbox_message_id_outbox"),
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_messages")),
         sa.UniqueConstraint("outbox_message_id", name=op.f("uq_sms_messages_outbox_message_id")),
     )
