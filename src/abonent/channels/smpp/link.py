@@ -25,10 +25,15 @@ from typing import Any, Final, TypeVar
 
 import structlog
 from smpplib import client as smpp_client
+from smpplib import command as smpp_command
 from smpplib import consts, exceptions, smpp
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+
+# smpplib knows ussd_service_op on submit_sm but not on deliver_sm, where SMPP 3.4 allows it
+# too (§4.6.1): without it every USSD deliver_sm would fail to parse.
+smpp_command.DeliverSM.params.setdefault("ussd_service_op", smpp_command.Param(type=int, size=1))
 
 ESME_ROK: Final = 0x00
 ESME_RMSGQFUL: Final = 0x14

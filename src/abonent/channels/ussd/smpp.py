@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
-from smpplib import command as smpp_command
 
 from abonent.channels.smpp import encoding
 from abonent.channels.smpp.link import ESME_ROK, LinkSettings, SmppLink
@@ -32,10 +31,6 @@ from abonent.db.uow import Database
 from abonent.kit.numbers import mask_msisdn
 
 log = structlog.get_logger(__name__)
-
-# smpplib knows ussd_service_op on submit_sm but not on deliver_sm, where SMPP 3.4 allows it
-# too (§4.6.1); without it every USSD deliver_sm would fail to parse.
-smpp_command.DeliverSM.params.setdefault("ussd_service_op", smpp_command.Param(type=int, size=1))
 
 EXPIRED_TEXT = "Сеанс завершён. Наберите код ещё раз."
 UNAVAILABLE_TEXT = "Сервис временно недоступен. Попробуйте позже."
