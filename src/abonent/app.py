@@ -22,11 +22,12 @@ from abonent.api.v1 import card_payments as acquiring
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import payments as payments_api
+from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.kit import logs
-from abonent.web import card_result, docs, home, sandbox
+from abonent.web import card_result, dev_sms, docs, home, sandbox
 from abonent.worker import settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -60,7 +61,8 @@ def create_app(database: Database | None = None) -> FastAPI:
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if settings.worker.embedded:
-            relay = Relay(db, settings, default_handlers(settings, gateway_from(settings)))
+            gateway = gateway_from(settings, on_receipt=outbound.receipt_recorder(db))
+            relay = Relay(db, settings, default_handlers(settings, gateway, db))
             tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
             tasks.append(
                 asyncio.create_task(
@@ -103,6 +105,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(acquiring.router)
     app.include_router(card_result.router)
     app.include_router(sandbox.router)
+    app.include_router(dev_sms.router)
     app.include_router(agents.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)

@@ -42,8 +42,48 @@ class AcquiringSettings(BaseModel):
 
 
 class SmsSettings(BaseModel):
-    # 'console' prints (demo), 'memory' keeps them in process (tests); SMPP comes with its issue.
-    gateway: Literal["console", "memory"] = "console"
+    # 'console' prints (demo), 'memory' keeps them in process (tests), 'smpp' binds to an SMSC.
+    gateway: Literal["console", "memory", "smpp"] = "console"
+    # The SMSC (SMPP 3.4, bound as transceiver). No production default: the operator's values.
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = ""
+    password: SecretStr | None = None
+    system_type: str = ""
+    # Sender: 5/0 is an alphanumeric name ("Abonent"); 1/1 an international number.
+    source_ton: int = 5
+    source_npi: int = 0
+    dest_ton: int = 1
+    dest_npi: int = 1
+    # submit_sm outstanding at once on the bind.
+    window: int = 10
+    # First pause after ESME_RTHROTTLED (doubled on each further one, up to the maximum).
+    throttle_backoff_seconds: float = 0.5
+    throttle_backoff_max_seconds: float = 10.0
+    # First pause before rebinding after a dropped bind (doubled up to the maximum).
+    reconnect_backoff_seconds: float = 0.5
+    reconnect_backoff_max_seconds: float = 30.0
+    response_timeout_seconds: float = 30.0
+    enquire_link_seconds: float = 30.0
+
+
+class UssdSmppSettings(BaseModel):
+    """Abonent as an application bound to the USSD centre (``abonent ussd smpp``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 2776
+    system_id: str = ""
+    password: SecretStr | None = None
+    system_type: str = "USSD"
+    # ussd_service_op values; gateways differ, so all four are configuration.
+    op_begin: int = 1  # PSSR indication: the subscriber dialled the code
+    op_continue: int = 18  # USSR confirm: the subscriber answered a menu
+    op_menu: int = 2  # USSR request: show a screen and wait for input
+    op_close: int = 17  # PSSR response: show a screen and end the session
+    session_ttl_seconds: int = 180
+    window: int = 10
+    reconnect_backoff_seconds: float = 0.5
+    reconnect_backoff_max_seconds: float = 30.0
 
 
 class WorkerSettings(BaseModel):
@@ -127,6 +167,7 @@ class Settings(BaseSettings):
     osmp: OsmpSettings = Field(default_factory=OsmpSettings)
     acquiring: AcquiringSettings = Field(default_factory=AcquiringSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    ussd_smpp: UssdSmppSettings = Field(default_factory=UssdSmppSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)

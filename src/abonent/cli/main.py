@@ -19,6 +19,8 @@ from abonent.cli import (
     payments,
     registry,
     serve,
+    sms,
+    ussd,
     worker,
 )
 from abonent.cli.common import fail
@@ -66,6 +68,8 @@ app.add_typer(agents.app, name="agent", help="Payment agents (OSMP).")
 app.add_typer(registry.app, name="registry", help="Payment agents' daily registries.")
 app.add_typer(payments.app, name="payments", help="Payments and card settlement.")
 app.add_typer(worker.app, name="worker", help="The outbox relay.")
+app.add_typer(sms.app, name="sms", help="Outgoing SMS and their delivery status.")
+app.add_typer(ussd.app, name="ussd", help="USSD transports.")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

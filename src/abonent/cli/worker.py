@@ -5,6 +5,7 @@ import signal
 
 import typer
 
+from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
 from abonent.cli.common import console, run_async, settings
 from abonent.db.uow import Database
@@ -23,7 +24,8 @@ def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, th
     cfg = settings()
 
     async def main(db: Database) -> RelayStats | None:
-        relay = Relay(db, cfg, default_handlers(cfg, gateway_from(cfg)))
+        gateway = gateway_from(cfg, on_receipt=outbound.receipt_recorder(db))
+        relay = Relay(db, cfg, default_handlers(cfg, gateway, db))
         if once:
             return await relay.drain()
         stop = asyncio.Event()

@@ -23,6 +23,7 @@ from abonent.models.payments import (
     SandboxAcquiringPayment,
     WebhookEvent,
 )
+from abonent.models.sms import SmsMessage, SmsPart
 
 __all__ = [
     "Account",
@@ -48,6 +49,8 @@ __all__ = [
     "SandboxAcquiringPayment",
     "Service",
     "ServiceStatusChange",
+    "SmsMessage",
+    "SmsPart",
     "Tariff",
     "WebhookEvent",
 ]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import SmsGateway
 from abonent.config import Settings
 from abonent.db.uow import Database
@@ -47,17 +48,36 @@ class RelayStats:
         return self.delivered + self.failed + self.dead + self.unrecorded
 
 
-def default_handlers(settings: Settings, sms: SmsGateway) -> dict[str, Handler]:
+def default_handlers(
+    settings: Settings, sms: SmsGateway, db: Database | None = None
+) -> dict[str, Handler]:
+    """The relay's handlers. With ``db`` every SMS is also tracked in sms_messages (sent, then
+    delivered or not by the receipts); without it, it is only handed to the gateway."""
+
     async def send_sms(message: Claim) -> None:
         payload = message.payload
         if not payload.get("to") or not payload.get("text"):
             raise PermanentFailure("sms.send needs 'to' and 'text'")
-        await sms.send(
-            sender=settings.sms_sender,
-            to=str(payload["to"]),
-            text=str(payload["text"]),
-            idempotency_key=message.idempotency_key,
-        )
+        if db is None:
+            await sms.send(
+                sender=settings.sms_sender,
+                to=str(payload["to"]),
+                text=str(payload["text"]),
+                idempotency_key=message.idempotency_key,
+            )
+            return
+        try:
+            await outbound.relay_sms(
+                db,
+                sms,
+                outbox_message_id=message.id,
+                sender=settings.sms_sender,
+                to=str(payload["to"]),
+                text=str(payload["text"]),
+                category=str(payload.get("category") or "service"),
+            )
+        except outbound.SmsRefused as exc:
+            raise PermanentFailure(f"refused by the SMSC: {exc}") from None
 
     async def record_event(message: Claim) -> None:
         # Channels that react to these (push, cabinet) subscribe later; until then the event is

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import structlog
 
+from abonent.channels.sms.smpp import ReceiptCallback, SmppSmsGateway
 from abonent.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -67,7 +68,10 @@ class ConsoleSmsGateway(MemorySmsGateway):
         print(f"[SMS {sms.message_id}] {sms.sender} → {sms.to}: {sms.text}", flush=True)
 
 
-def gateway_from(settings: Settings) -> SmsGateway:
+def gateway_from(settings: Settings, *, on_receipt: ReceiptCallback | None = None) -> SmsGateway:
+    """The configured gateway; ``on_receipt`` gets the delivery receipts of one that has them."""
+    if settings.sms.gateway == "smpp":
+        return SmppSmsGateway(settings.sms, on_receipt=on_receipt)
     if settings.sms.gateway == "memory":
         return MemorySmsGateway()
     return ConsoleSmsGateway()

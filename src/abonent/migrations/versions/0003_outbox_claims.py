@@ -1,6 +1,6 @@
 """outbox claims: a lease on a message while a relay sends it outside any transaction
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 18:50:00
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-# The lead re-chains this after 0003 (another branch) at merge.
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,243 @@
+"""SMS relayed over SMPP to the local peer, against a bare smpplib send loop to the same peer.
+
+The peer (tests/smpp/peer.py on smpp34) runs in its own process and answers every submit_sm.
+Both sides send the same one-part Cyrillic SMS (UCS-2) with registered_delivery 1 and no
+receipts coming back, from this process:
+
+- floor: a bare smpplib client, bound as transceiver, keeping ``WINDOW`` submit_sm outstanding
+  (send while fewer are outstanding, else read a response) — the most one smpplib bind does;
+- relayed: ``COUNT`` ``sms.send`` messages in the outbox of a scratch PostgreSQL database,
+  delivered by the outbox relay (``worker/relay.py`` as it is) whose sms.send handler is
+  ``channels.sms.outbound.relay_sms`` through ``SmppSmsGateway``: each message claimed, submitted
+  with its outbox id as the key, recorded in sms_messages, marked done.
+
+Also printed (informational): the gateway alone with ``WINDOW`` concurrent sends and no
+database (``sms_gateway_ratio``), and a batch relay of the shape h4's relay rewrite describes —
+claim ``BATCH`` messages in one unit, ``relay_sms_batch`` them with no transaction open, mark them
+done in one more (``sms_batch_ratio``).
+
+Target: relayed / floor >= 0.5. Last line: ``sms_ratio=<x>`` (the relay as it is on this branch).
+Knobs: BENCH_SMS_COUNT (2000), BENCH_SMS_RELAY_COUNT (300), BENCH_SMS_WINDOW (10),
+BENCH_SMS_BATCH (100).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pydantic import SecretStr
+from smpplib import client as smpp_client
+from sqlalchemy import func, select, update
+
+from _common import ROOT, free_port, say, scratch_database
+from abonent.channels.sms.outbound import OutboundSms, relay_sms, relay_sms_batch
+from abonent.channels.sms.smpp import SmppSmsGateway
+from abonent.config import Settings, SmsSettings, WorkerSettings
+from abonent.db.uow import Database
+from abonent.kit import clock
+from abonent.models import OutboxMessage, SmsMessage
+from abonent.outbox import service as outbox
+from abonent.worker.relay import Relay
+
+COUNT = int(os.environ.get("BENCH_SMS_COUNT", "2000"))
+# The one-at-a-time relay is two commits a message: fewer of them measure it as well.
+RELAY_COUNT = int(os.environ.get("BENCH_SMS_RELAY_COUNT", "300"))
+BATCH = int(os.environ.get("BENCH_SMS_BATCH", "100"))
+WINDOW = int(os.environ.get("BENCH_SMS_WINDOW", "10"))
+TEXT = "Платёж 500,00 ₽ зачислен на лицевой счёт ****1234. Баланс: 120,50 ₽."
+SYSTEM_ID, PASSWORD = "abonent", "bench"
+
+
+@contextlib.contextmanager
+def peer_process(port: int) -> Iterator[None]:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}:{ROOT / 'src'}")
+    command = [sys.executable, "-m", "tests.smpp.peer", "--port", str(port), "--receipts", ""]
+    proc = subprocess.Popen(
+        [*command, "--quiet", "--system-id", SYSTEM_ID], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the SMPP peer did not start")
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def bare_smpplib(port: int, count: int) -> float:
+    """Messages per second of a windowed smpplib loop."""
+    client = smpp_client.Client("127.0.0.1", port, timeout=10, allow_unknown_opt_params=True)
+    answered = 0
+
+    def on_resp(pdu: object, **_: object) -> None:
+        nonlocal answered
+        answered += 1
+
+    client.set_message_sent_handler(on_resp)
+    client.connect()
+    # As SmppSmsGateway does: without it a lone submit waits out Nagle against delayed ACKs.
+    client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.bind_transceiver(system_id=SYSTEM_ID, password=PASSWORD)
+    body = TEXT.encode("utf-16-be")
+    started = time.perf_counter()
+    sent = 0
+    while answered < count:
+        if sent < count and sent - answered < WINDOW:
+            client.send_message(
+                source_addr_ton=5, source_addr_npi=0, source_addr="Abonent",
+                dest_addr_ton=1, dest_addr_npi=1, destination_addr="79161234567",
+                short_message=body, data_coding=8, registered_delivery=1,
+            )  # fmt: skip
+            sent += 1
+        else:
+            client.read_once()
+    elapsed = time.perf_counter() - started
+    with contextlib.suppress(Exception):
+        client.unbind()
+    client.disconnect()
+    return count / elapsed
+
+
+def sms_settings(port: int) -> SmsSettings:
+    return SmsSettings(
+        gateway="smpp", port=port, system_id=SYSTEM_ID, password=SecretStr(PASSWORD), window=WINDOW
+    )
+
+
+async def gateway_alone(port: int, count: int) -> float:
+    async with SmppSmsGateway(sms_settings(port)) as gateway:
+        await gateway.link.wait_bound()
+        queue = iter(range(count))
+
+        async def sender() -> None:
+            for n in queue:
+                await gateway.send(sender="Abonent", to="+79161234567", text=TEXT, key=str(n))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(WINDOW)))
+        return count / (time.perf_counter() - started)
+
+
+async def relayed(url: str, port: int, count: int) -> float:
+    db = Database(url)
+    try:
+        async with db.session(write=True) as session:
+            for _ in range(count):
+                await outbox.enqueue(session, outbox.SMS_SEND, {"to": "+79161234567", "text": TEXT})
+        settings = Settings(worker=WorkerSettings(max_attempts=3))
+        async with SmppSmsGateway(sms_settings(port)) as gateway:
+            await gateway.link.wait_bound()
+
+            async def send_sms(message: OutboxMessage) -> None:
+                await relay_sms(
+                    db, gateway, outbox_message_id=message.id, sender=settings.sms_sender,
+                    to=str(message.payload["to"]), text=str(message.payload["text"]),
+                )  # fmt: skip
+
+            relay = Relay(db, settings, {outbox.SMS_SEND: send_sms})
+            started = time.perf_counter()
+            stats = await relay.drain()
+            elapsed = time.perf_counter() - started
+        async with db.session() as session:
+            recorded = await session.scalar(
+                select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "sent")
+            )
+        if stats.delivered != count or recorded != count:
+            raise RuntimeError(f"relayed {stats.delivered}, recorded {recorded} of {count}")
+        return count / elapsed
+    finally:
+        await db.dispose()
+
+
+async def batch_relayed(url: str, port: int, count: int) -> float:
+    """A relay of the kind h4's rewrite describes: claim a batch (one unit), send it with no
+    transaction open (``relay_sms_batch``: one unit for the records), mark it done (one unit)."""
+    db = Database(url)
+    try:
+        async with db.session(write=True) as session:
+            for _ in range(count):
+                await outbox.enqueue(session, outbox.SMS_SEND, {"to": "+79161234567", "text": TEXT})
+        async with SmppSmsGateway(sms_settings(port)) as gateway:
+            await gateway.link.wait_bound()
+            started = time.perf_counter()
+            while True:
+                async with db.session(write=True) as session:
+                    due = (
+                        select(OutboxMessage.id)
+                        .where(OutboxMessage.status == "pending")
+                        .order_by(OutboxMessage.id)
+                        .limit(BATCH)
+                        .with_for_update(skip_locked=True)
+                    )
+                    claimed = (
+                        await session.execute(
+                            update(OutboxMessage)
+                            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                            .values(status="sending")
+                            .returning(OutboxMessage.id, OutboxMessage.payload)
+                        )
+                    ).all()
+                if not claimed:
+                    break
+                batch = [OutboundSms(i, str(p["to"]), str(p["text"])) for i, p in claimed]
+                outcomes = await relay_sms_batch(db, gateway, sender="Abonent", batch=batch)
+                sent = [o.outbox_message_id for o in outcomes if o.sent]
+                async with db.session(write=True) as session:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(sent))
+                        .values(status="done", processed_at=clock.now())
+                    )
+            elapsed = time.perf_counter() - started
+        async with db.session() as session:
+            recorded = await session.scalar(
+                select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "sent")
+            )
+        if recorded != count:
+            raise RuntimeError(f"recorded {recorded} of {count}")
+        return count / elapsed
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    port = free_port()
+    with peer_process(port):
+        bare_smpplib(port, 200)  # warm-up: the peer's first binds and allocations
+        floor = bare_smpplib(port, COUNT)
+        say(f"bare smpplib loop (window {WINDOW}): {floor:,.0f} SMS/s")
+        alone = asyncio.run(gateway_alone(port, COUNT))
+        say(f"SmppSmsGateway alone, {WINDOW} concurrent sends: {alone:,.0f} SMS/s")
+        with scratch_database("sms") as url:
+            rate = asyncio.run(relayed(url, port, RELAY_COUNT))
+        say(f"outbox relay (one at a time) -> relay_sms -> SmppSmsGateway: {rate:,.0f} SMS/s")
+        with scratch_database("sms_batch") as url:
+            batched = asyncio.run(batch_relayed(url, port, COUNT))
+        say(f"batch relay ({BATCH}) -> relay_sms_batch -> SmppSmsGateway: {batched:,.0f} SMS/s")
+        floor_after = bare_smpplib(port, COUNT)
+        say(f"bare smpplib loop again: {floor_after:,.0f} SMS/s")
+    floor = (floor + floor_after) / 2
+    say(f"sms_gateway_ratio={alone / floor:.3f}")
+    say(f"sms_batch_ratio={batched / floor:.3f}")
+    say(f"sms_ratio={rate / floor:.3f}")
+
+
+if __name__ == "__main__":
+    main()

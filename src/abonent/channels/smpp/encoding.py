@@ -1,0 +1,110 @@
+"""Short-message text on the wire: GSM-7 when it fits, UCS-2 otherwise, split with a UDH.
+
+smpplib's own ``gsm.make_parts`` cuts the encoded bytes at fixed offsets, which can split a GSM-7
+escape pair or a UTF-16 surrogate pair between two parts; this splits by characters instead and
+only borrows smpplib's GSM-7 table.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from smpplib import gsm
+
+DATA_CODING_GSM7 = 0
+DATA_CODING_UCS2 = 8
+ESM_CLASS_UDHI = 0x40
+
+# One SMS carries 140 octets: 160 GSM-7 septets (sent unpacked, one octet each, as SMSCs expect
+# over SMPP) or 70 UCS-2 characters; a 6-octet concatenation UDH leaves 153 and 67 per part.
+_SINGLE = {DATA_CODING_GSM7: 160, DATA_CODING_UCS2: 140}
+_PART = {DATA_CODING_GSM7: 153, DATA_CODING_UCS2: 134}
+MAX_PARTS = 255
+
+_references = itertools.cycle(range(256))
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    data_coding: int
+    esm_class: int
+    parts: tuple[bytes, ...]
+    """Each part's ``short_message`` (UDH included when there are several)."""
+
+
+def _gsm7(char: str) -> bytes | None:
+    # The table pads unused positions with a backtick, which GSM-7 itself does not have.
+    if char == "`":
+        return None
+    try:
+        encoded: bytes = gsm.gsm_encode(char)
+    except UnicodeError:
+        return None
+    return encoded
+
+
+def _ucs2(char: str) -> bytes:
+    return char.encode("utf-16-be")
+
+
+def fits_gsm7(text: str) -> bool:
+    return all(_gsm7(c) is not None for c in text)
+
+
+def encode_text(text: str) -> tuple[int, bytes]:
+    """The text as one short message body: (data_coding, octets)."""
+    if fits_gsm7(text):
+        return DATA_CODING_GSM7, b"".join(_gsm7(c) or b"" for c in text)
+    return DATA_CODING_UCS2, text.encode("utf-16-be")
+
+
+def split(text: str) -> Encoded:
+    """Encode ``text`` for SMS: one part if it fits, else concatenated parts with a UDH."""
+    coding = DATA_CODING_GSM7 if fits_gsm7(text) else DATA_CODING_UCS2
+    encode = (lambda c: _gsm7(c) or b"") if coding == DATA_CODING_GSM7 else _ucs2
+    chars = [encode(c) for c in text]
+    whole = b"".join(chars)
+    if len(whole) <= _SINGLE[coding]:
+        return Encoded(coding, 0, (whole,))
+    chunks: list[bytes] = []
+    current = b""
+    for octets in chars:
+        if len(current) + len(octets) > _PART[coding]:
+            chunks.append(current)
+            current = b""
+        current += octets
+    chunks.append(current)
+    if len(chunks) > MAX_PARTS:
+        raise ValueError(f"text needs {len(chunks)} parts; at most {MAX_PARTS} can be joined")
+    ref = next(_references)
+    total = len(chunks)
+    parts = tuple(bytes((5, 0, 3, ref, total, n)) + chunk for n, chunk in enumerate(chunks, 1))
+    return Encoded(coding, ESM_CLASS_UDHI, parts)
+
+
+def decode(octets: bytes, data_coding: int) -> str:
+    """A received short message as text (UCS-2, GSM-7 unpacked, else Latin-1)."""
+    if data_coding == DATA_CODING_UCS2:
+        return octets.decode("utf-16-be", errors="replace")
+    if data_coding in (DATA_CODING_GSM7, 0x0F):
+        table = gsm.GSM_CHARACTER_TABLE
+        out: list[str] = []
+        escape = False
+        for byte in octets:
+            if escape:
+                out.append(table[byte + 0x80] if byte + 0x80 < len(table) else "?")
+                escape = False
+            elif byte == 0x1B:
+                escape = True
+            else:
+                out.append(table[byte] if byte < 0x80 else "?")
+        return "".join(out)
+    return octets.decode("latin-1")
+
+
+def udh_parts(short_message: bytes) -> tuple[int, int, int, bytes] | None:
+    """(reference, total, number, body) of a concatenated part, or None for a whole message."""
+    if len(short_message) < 6 or short_message[0] != 5 or short_message[1] != 0:
+        return None
+    return short_message[3], short_message[4], short_message[5], short_message[6:]

@@ -1,0 +1,70 @@
+"""Reads and writes of sms_messages / sms_parts (and the outbox's SMS for the dev page)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.models import OutboxMessage, SmsMessage, SmsPart
+
+
+async def by_outbox_id(session: AsyncSession, outbox_message_id: int) -> SmsMessage | None:
+    found: SmsMessage | None = await session.scalar(
+        select(SmsMessage).where(SmsMessage.outbox_message_id == outbox_message_id)
+    )
+    return found
+
+
+async def by_id(
+    session: AsyncSession, sms_id: int, *, for_update: bool = False
+) -> SmsMessage | None:
+    # Receipts for two parts of one message may be applied at once: the row lock orders them.
+    return await session.get(SmsMessage, sms_id, with_for_update=for_update or None)
+
+
+async def part_by_gateway_id(session: AsyncSession, gateway_message_id: str) -> SmsPart | None:
+    found: SmsPart | None = await session.scalar(
+        select(SmsPart).where(SmsPart.gateway_message_id == gateway_message_id)
+    )
+    return found
+
+
+async def parts_of(session: AsyncSession, sms_id: int) -> Sequence[SmsPart]:
+    return (
+        await session.scalars(select(SmsPart).where(SmsPart.sms_id == sms_id).order_by(SmsPart.seq))
+    ).all()
+
+
+async def listing(
+    session: AsyncSession, *, status: str | None = None, limit: int = 50
+) -> Sequence[SmsMessage]:
+    query = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(SmsMessage.status == status)
+    return (await session.scalars(query)).all()
+
+
+async def recent_outbox(
+    session: AsyncSession, topic: str, limit: int = 100
+) -> Sequence[OutboxMessage]:
+    return (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.topic == topic)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def statuses_for_outbox(
+    session: AsyncSession, outbox_ids: Sequence[int]
+) -> dict[int, SmsMessage]:
+    if not outbox_ids:
+        return {}
+    rows = await session.scalars(
+        select(SmsMessage).where(SmsMessage.outbox_message_id.in_(outbox_ids))
+    )
+    return {row.outbox_message_id: row for row in rows if row.outbox_message_id is not None}
