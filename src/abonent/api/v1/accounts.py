@@ -39,6 +39,7 @@ from abonent.api.v1.schemas import (
 from abonent.apikeys.permissions import allowed
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Forbidden, InvalidInput
+from abonent.kit.inputs import INT64_MAX, Text
 from abonent.models import Account
 from abonent.statement import history
 from abonent.statement.reader import read_statement
@@ -46,8 +47,8 @@ from abonent.statement.schemas import Statement
 
 router = APIRouter(tags=["accounts"])
 
-Number = Annotated[str, Path(max_length=64, description="account number (12 digits, Luhn)")]
-ServiceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Number = Annotated[str, Path(description="account number (12 digits, Luhn)"), Text(64)]
+ServiceId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 ServiceBody = Annotated[ServiceAdd, Body(discriminator="kind")]
 
 

@@ -19,6 +19,7 @@ from abonent.api.v1.payments import MAX_ID
 from abonent.config import Settings
 from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError
+from abonent.kit.inputs import Text
 from abonent.payments import idempotency as idem
 from abonent.payments.acquiring import service as cards
 from abonent.payments.schemas import CardPaymentCreate, CardPaymentOut
@@ -102,7 +103,7 @@ async def get_card_payment(
 
 @router.post("/webhooks/acquiring/{provider_name}", tags=["card payments"])
 async def acquiring_webhook(
-    provider_name: Annotated[str, Path(max_length=32)],
+    provider_name: Annotated[str, Path(), Text(32)],
     request: Request,
     db: Db,
     provider: Provider,

@@ -24,11 +24,12 @@ from abonent.api.v1.schemas import (
     RevealRequest,
 )
 from abonent.kit.actor import Actor
+from abonent.kit.inputs import INT64_MAX
 
 router = APIRouter(tags=["customers"])
 
 CustomerBody = Annotated[CustomerCreate, Body(discriminator="kind")]
-CustomerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CustomerId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 
 
 @router.post("/customers", status_code=201, response_model=CustomerOut)

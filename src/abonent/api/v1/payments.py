@@ -15,6 +15,7 @@ from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run
 from abonent.api.v1 import pagination
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
+from abonent.kit.inputs import INT64_MAX, Text, Timestamp
 from abonent.models import Account, Payment
 from abonent.models.payments import PAYMENT_STATUSES
 from abonent.payments import idempotency as idem
@@ -29,7 +30,7 @@ from abonent.payments.service import METHODS, PaymentRequest, book_payment, reve
 
 router = APIRouter(tags=["payments"])
 
-MAX_ID = 2**63 - 1
+MAX_ID = INT64_MAX
 PaymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -138,11 +139,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 async def list_payments(
     db: Db,
     _actor: Annotated[Actor, Depends(require("payments.read"))],
-    account_number: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[str | None, Query()] = None,
-    method: Annotated[str | None, Query()] = None,
-    since: Annotated[dt.datetime | None, Query(description="created at or after")] = None,
-    until: Annotated[dt.datetime | None, Query(description="created before")] = None,
+    account_number: Annotated[Annotated[str, Text(32)] | None, Query()] = None,
+    status: Annotated[Annotated[str, Text(32)] | None, Query()] = None,
+    method: Annotated[Annotated[str, Text(32)] | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query(description="created at or after")] = None,
+    until: Annotated[Timestamp | None, Query(description="created before")] = None,
     limit: pagination.Limit = pagination.DEFAULT_LIMIT,
     cursor: pagination.Cursor = None,
 ) -> PaymentPage:
