@@ -12,7 +12,7 @@ pydantic ``Annotated`` types built on them (for schemas and query parameters).
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -45,7 +45,6 @@ MIN_HISTORIC_DATE = dt.date(1900, 1, 1)
 
 # --- text ---------------------------------------------------------------------------------------
 
-_LINE_BREAKS = frozenset("\n\r\t")
 # A JSON Schema pattern describing the same rule for clients and fuzzers (C0, DEL and C1 are
 # Unicode category Cc). Validation itself is the Python check below, which also refuses lone
 # surrogates (a JSON string may carry them as escapes; no database stores them).
@@ -57,14 +56,21 @@ NONBLANK_PATTERN = (
 )
 
 
+# Unicode category Cc is exactly C0, DEL and C1; a regex finds one far faster than a loop over
+# unicodedata, and OSMP runs this on every parameter of every payment.
+_FAULTY = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_FAULTY_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def text_fault(value: str, *, multiline: bool = False) -> str | None:
     """Why ``value`` is not acceptable text, or None. Never echoes the value itself."""
-    for position, char in enumerate(value, start=1):
-        if "\ud800" <= char <= "\udfff":
-            return f"a lone surrogate at character {position}"
-        if unicodedata.category(char) == "Cc" and not (multiline and char in _LINE_BREAKS):
-            return f"a control character U+{ord(char):04X} at character {position}"
-    return None
+    found = (_FAULTY_MULTILINE if multiline else _FAULTY).search(value)
+    if found is None:
+        return None
+    char, position = found.group(), found.start() + 1
+    if "\ud800" <= char <= "\udfff":
+        return f"a lone surrogate at character {position}"
+    return f"a control character U+{ord(char):04X} at character {position}"
 
 
 def check_text(
