@@ -221,7 +221,12 @@ async def test_control_characters_in_any_text_field_are_refused_and_change_nothi
     ],
 )
 async def test_parameters_out_of_what_the_database_holds_are_422(
-    client: httpx.AsyncClient, db: Database, keys: dict[str, str], method: str, path: str, status: int
+    client: httpx.AsyncClient,
+    db: Database,
+    keys: dict[str, str],
+    method: str,
+    path: str,
+    status: int,
 ) -> None:
     before = await snapshot(db)
     r = await client.request(method, path, headers=auth(keys["admin"]))

@@ -121,7 +121,11 @@ class Text:
         # A stricter pattern of the field's own (an e-mail's) stays: it already says more.
         out.setdefault(
             "pattern",
-            MULTILINE_PATTERN if self.multiline else TEXT_PATTERN if self.blank else NONBLANK_PATTERN,
+            MULTILINE_PATTERN
+            if self.multiline
+            else TEXT_PATTERN
+            if self.blank
+            else NONBLANK_PATTERN,
         )
         return out
 

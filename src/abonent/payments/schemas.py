@@ -76,9 +76,7 @@ class CardPaymentCreate(_Input):
     account_number: AccountNumber
     amount_minor: AmountMinor
     currency: Currency
-    return_url: (
-        Annotated[StrictStr, Field(pattern=r"^https?://[^\s]+$"), Text(1024)] | None
-    ) = None
+    return_url: Annotated[StrictStr, Field(pattern=r"^https?://[^\s]+$"), Text(1024)] | None = None
 
 
 class CardPaymentOut(BaseModel):

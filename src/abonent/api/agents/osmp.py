@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from abonent.api.v1.responses import problem
 from abonent.audit.service import record
 from abonent.config import Settings
 from abonent.db.uow import Database, is_transient
@@ -50,15 +51,28 @@ class Caller:
     address: str | None
 
 
+_XML = {"content": {"text/xml": {"schema": {"type": "string", "description": "<response>"}}}}
+# Every answer is XML (docs/osmp.md): results with 200, caller refusals with 401/403 and
+# result 8. Only an oversized body is refused before the protocol, as a problem.
+_ANSWERS: dict[int | str, dict[str, object]] = {
+    200: {"description": "a result code, 0 or a refusal (§4)", **_XML},
+    401: {"description": "no, malformed or wrong credentials: result 8", **_XML},
+    403: {"description": "address not allowed, unknown or disabled agent: result 8", **_XML},
+    413: problem("the body is over the size limit"),
+}
+
+
 @router.get(
     "/agents/osmp/{code}",
     response_class=Response,
+    responses=_ANSWERS,
     operation_id="osmp_get",
     summary="OSMP (QIWI) provider protocol: check and pay, parameters in the query",
 )
 @router.post(
     "/agents/osmp/{code}",
     response_class=Response,
+    responses=_ANSWERS,
     operation_id="osmp_post",
     summary="OSMP (QIWI) provider protocol: check and pay, parameters as a form",
 )

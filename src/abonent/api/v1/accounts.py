@@ -17,6 +17,7 @@ from abonent.accounts import service as accounts
 from abonent.accounts.errors import ServiceNotFound
 from abonent.api.deps import Db, Session, database_of, require
 from abonent.api.v1 import pagination
+from abonent.api.v1.responses import PROBLEMS
 from abonent.api.v1.schemas import (
     AccountClose,
     AccountDetail,
@@ -45,7 +46,7 @@ from abonent.statement import history
 from abonent.statement.reader import read_statement
 from abonent.statement.schemas import Statement
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
 Number = Annotated[str, Path(description="account number (12 digits, Luhn)"), Text(64)]
 ServiceId = Annotated[int, Path(ge=1, le=INT64_MAX)]

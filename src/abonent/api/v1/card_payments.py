@@ -16,6 +16,7 @@ from abonent.api.acquiring_deps import AppSettings, Provider
 from abonent.api.deps import Db, require
 from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
 from abonent.api.v1.payments import MAX_ID
+from abonent.api.v1.responses import PROBLEMS, problem
 from abonent.config import Settings
 from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError
@@ -27,7 +28,7 @@ from abonent.web.templating import templates
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter()
+router = APIRouter(responses=PROBLEMS)
 
 CardId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -58,7 +59,7 @@ def card_out(view: cards.CardView, settings: Settings) -> CardPaymentOut:
     status_code=201,
     response_model=CardPaymentOut,
     tags=["card payments"],
-    responses={503: {"description": "the provider did not answer; nothing was charged"}},
+    responses={503: problem("the provider did not answer; nothing was charged")},
 )
 async def create_card_payment(
     body: CardPaymentCreate,

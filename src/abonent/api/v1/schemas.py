@@ -18,6 +18,7 @@ from abonent.kit.inputs import HistoricDate, Int64Id, Minor, Name, Reason, Text
 from abonent.models import Account, AccountBalance, Contract, Customer, OpenItem, Posting, Service
 from abonent.models import JournalEntry as JournalEntryModel
 
+
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
