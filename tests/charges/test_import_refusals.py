@@ -66,9 +66,7 @@ async def test_a_newline_inside_a_quoted_cell_is_refused(db: Database, clock) ->
 
 @pytest.mark.parametrize("value", ["1999-12-31", "0001-01-01", "9999-12-31"])
 @pytest.mark.parametrize("column", ["charged_on", "due_date"])
-async def test_dates_out_of_range_are_refused(
-    db: Database, clock, column: str, value: str
-) -> None:
+async def test_dates_out_of_range_are_refused(db: Database, clock, column: str, value: str) -> None:
     good = await _row(db)
     bad = {**good, column: value}
     async with db.session() as s:

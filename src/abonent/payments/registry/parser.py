@@ -212,9 +212,7 @@ def parse_date(raw: str, fmt: str | None, tz: ZoneInfo) -> dt.datetime:
             continue
         if not MIN_DATE <= moment.date() <= MAX_DATE:
             # Year 1 or 9999 would overflow on the way to UTC, and no payment is from then.
-            raise ValueError(
-                f"txn_date {text!r} is not between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}"
-            )
+            raise ValueError(f"txn_date {text!r} is not between {MIN_DATE} and {MAX_DATE}")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
         return moment.astimezone(dt.UTC)
