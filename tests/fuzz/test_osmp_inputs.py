@@ -232,6 +232,7 @@ def test_every_input_gets_xml_with_a_documented_result(
         target.sent += 1
         target.server_errors += response.status_code >= 500
         result = _assert_protocol_answer(response)
+        FIGURES[f"osmp:{backend}:result {result:>3}"] += 1
         if credentials != "valid":
             assert response.status_code in (401, 403)
         if result != 0:
