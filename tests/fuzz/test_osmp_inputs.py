@@ -103,11 +103,32 @@ def values(number: str) -> dict[str, st.SearchStrategy[str]]:
     }
 
 
-def params(number: str) -> st.SearchStrategy[list[tuple[str, str]]]:
+@st.composite
+def params(draw: st.DrawFn, number: str) -> list[tuple[str, str]]:
+    """A well-formed check or pay, then up to three parameters spoilt, dropped or added: so the
+    requests reach every stage (account, limits, booking), not only the parameter checks."""
+    well_formed = {
+        "command": draw(st.sampled_from(["check", "pay"])),
+        "txn_id": draw(st.text(alphabet="0123456789", min_size=1, max_size=20)),
+        "account": draw(st.sampled_from([number, number[:-1] + "0", "100000000017"])),
+        "sum": draw(st.sampled_from(["10.00", "1", "0.50", "0", "15000.01", "99,9", "250"])),
+        "txn_date": "20261118150000",
+    }
+    pairs = list(well_formed.items())
     by_name = values(number)
-    pair = st.sampled_from(NAMES).flatmap(lambda n: st.tuples(st.just(n), by_name[n]))
-    stranger = st.tuples(odd_text, odd_text)
-    return st.lists(pair | stranger, max_size=12)
+    for _ in range(draw(st.integers(0, 3))):
+        how = draw(st.sampled_from(["spoil", "drop", "add", "stranger"]))
+        if how == "drop" and pairs:
+            pairs.pop(draw(st.integers(0, len(pairs) - 1)))
+        elif how == "stranger":
+            pairs.append(draw(st.tuples(odd_text, odd_text)))
+        else:
+            name = draw(st.sampled_from(NAMES))
+            value = draw(by_name[name])
+            if how == "spoil":
+                pairs = [(k, v) for k, v in pairs if k != name]
+            pairs.append((name, value))
+    return pairs
 
 
 def _urlencode(pairs: list[tuple[str, str]], encoding: str) -> bytes:
