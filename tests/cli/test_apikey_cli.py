@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 
 import httpx
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -138,3 +139,12 @@ def test_list_and_revoke(env_db: str) -> None:
 def test_list_without_keys(env_db: str) -> None:
     result = runner.invoke(app, ["apikey", "list"])
     assert result.exit_code == 0 and "no API keys" in result.output
+
+
+@pytest.mark.parametrize("name", ["ops\x00console", "ops\x1b[31mconsole", "two\nlines", "x" * 129])
+def test_create_refuses_a_name_with_control_characters_or_too_long(env_db: str, name: str) -> None:
+    result = runner.invoke(app, ["apikey", "create", "--role", "clerk", "--name", name])
+    assert result.exit_code == 2, result.output
+    assert "--name" in result.output
+    listing = runner.invoke(app, ["apikey", "list"])
+    assert "clerk" not in listing.output

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from abonent.charges.errors import PeriodInvalid
 from abonent.charges.schemas import ProgressFn, RowError
 from abonent.kit.errors import InvalidInput
+from abonent.kit.inputs import MAX_DATE, MIN_DATE, text_fault
 from abonent.kit.money import parse_amount
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ MAX_DESCRIPTION = 255
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PLAIN_AMOUNT = re.compile(r"(\d{1,12})(?:\.(\d{1,2}))?")
+# A control character anywhere but at the ends of lines; a quoted cell spanning lines is caught
+# by its row spanning lines.
+_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _PROGRESS_EVERY = 20_000
 _CACHE_LIMIT = 200_000
 
@@ -113,7 +117,9 @@ def parse_charges(
     total_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        _parse(reader, result, today, parse_account, progress, total_lines)
+        # One scan of the whole text: a clean file (the usual case) pays nothing per line.
+        scan_cells = _CONTROL.search(text) is not None
+        _parse(reader, result, today, parse_account, progress, total_lines, scan_cells)
     except csv.Error as exc:
         result.errors.append(
             RowError(
@@ -132,6 +138,7 @@ def _parse(
     parse_account: Callable[[str], str],
     progress: ProgressFn | None,
     total_lines: int,
+    scan_cells: bool,
 ) -> None:
     header: list[str] | None = None
     for raw_header in reader:
@@ -175,6 +182,12 @@ def _parse(
         if len(row) != width:
             errors.append(RowError(line, "row_width", f"expected {width} fields, found {len(row)}"))
             continue
+        if scan_cells or previous_end > line:
+            refused = _control_characters(row, header, line)
+            if refused:
+                # Stripped, such a cell would pass for what the rating system did not send.
+                errors.append(refused)
+                continue
         bad: list[RowError] = []
 
         external_id = row[i_ext].strip()
@@ -294,6 +307,14 @@ def _parse(
         progress("validating", total_lines, total_lines)
 
 
+def _control_characters(row: list[str], header: list[str], line: int) -> RowError | None:
+    for name, cell in zip(header, row, strict=True):
+        fault = text_fault(cell)
+        if fault:
+            return RowError(line, "control_character", f"must not contain {fault}", name)
+    return None
+
+
 def _check_header(header: list[str]) -> list[str]:
     problems = []
     unknown = [name for name in header if name not in COLUMNS]
@@ -377,5 +398,8 @@ def _date(cache: dict[str, dt.date | str], raw: str) -> dt.date | str:
             value = dt.date.fromisoformat(text)
         except ValueError:
             value = f"no such date: {text!r}"
+        else:
+            if not MIN_DATE <= value <= MAX_DATE:
+                value = f"must be between {MIN_DATE} and {MAX_DATE}, got {text!r}"
     cache[raw] = value
     return value

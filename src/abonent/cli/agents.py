@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from abonent.cli import inputs
 from abonent.cli.common import cli_actor, console, run_async
 from abonent.db.uow import Database
 from abonent.kit.money import format_plain, parse_amount
@@ -25,7 +26,9 @@ def _describe(agent: PaymentAgent) -> str:
 @app.command("create")
 def create(
     code: str = typer.Argument(
-        ..., help="The agent's code: its login and the URL /agents/osmp/CODE."
+        ...,
+        help="The agent's code: its login and the URL /agents/osmp/CODE.",
+        callback=inputs.text(32),
     ),
     password: str = typer.Option(
         ..., "--password", prompt=True, hide_input=True, help="At least 8 characters."
@@ -38,7 +41,9 @@ def create(
     disclose: str = typer.Option(
         "none", "--disclose", help="What check reveals: none, or masked (masked name and debt)."
     ),
-    name: str = typer.Option("", "--name", help="A human name (default: the code)."),
+    name: str = typer.Option(
+        "", "--name", help="A human name (default: the code).", callback=inputs.text(255)
+    ),
 ) -> None:
     """Register a payment agent."""
 

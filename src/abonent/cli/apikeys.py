@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from abonent.apikeys import service as apikeys
+from abonent.cli import inputs
 from abonent.cli.common import cli_actor, console, run_async
 from abonent.db.uow import Database
 from abonent.models import ApiKey
@@ -23,7 +24,12 @@ app = typer.Typer(no_args_is_help=True, help="API keys for staff and integration
 @app.command("create")
 def create(
     role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
-    name: str = typer.Option(..., "--name", help="Who or what uses the key, e.g. 'ops-console'."),
+    name: str = typer.Option(
+        ...,
+        "--name",
+        help="Who or what uses the key, e.g. 'ops-console'.",
+        callback=inputs.text(128),
+    ),
 ) -> None:
     """Create a key. It is printed once, as the last line; only its hash is kept."""
     actor = cli_actor()

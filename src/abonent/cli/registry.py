@@ -12,6 +12,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from abonent.cli import inputs
 from abonent.cli.common import (
     EXIT_FOUND_PROBLEMS,
     EXIT_REFUSED,
@@ -108,6 +109,7 @@ TrailerOpt = Annotated[
     str | None,
     typer.Option(
         "--trailer",
+        callback=inputs.text(64),
         help="The file ends with a total line starting with this text (e.g. ИТОГО); its count "
         "and sum are checked, and a file without it is refused as cut short. 'none' (default): "
         "no total line.",

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from abonent.kit.inputs import Comment, Text
+
 MAX_AMOUNT_MINOR = 1_000_000_000_000
 """Ten billion roubles: anything above is a client bug, not a payment."""
 
@@ -15,7 +17,7 @@ AmountMinor = Annotated[
     Field(gt=0, le=MAX_AMOUNT_MINOR, description="kopecks, an integer > 0", examples=[50000]),
 ]
 Currency = Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$", examples=["RUB"])]
-AccountNumber = Annotated[StrictStr, Field(min_length=1, max_length=32, examples=["100000000009"])]
+AccountNumber = Annotated[StrictStr, Field(examples=["100000000009"]), Text(32, min_length=1)]
 
 API_METHODS = ("api", "office", "transfer")
 """Methods a caller of the JSON API may book; agents, cards and registries have their own doors."""
@@ -40,7 +42,7 @@ class PaymentCreate(_Input):
         ]
         | None
     ) = None
-    comment: Annotated[StrictStr, Field(max_length=255)] | None = None
+    comment: Comment | None = None
 
 
 class PaymentOut(BaseModel):
@@ -67,16 +69,14 @@ class PaymentPage(BaseModel):
 
 
 class ReverseRequest(_Input):
-    reason: Annotated[StrictStr, Field(min_length=1, max_length=255)]
+    reason: Annotated[StrictStr, Text(255, min_length=1)]
 
 
 class CardPaymentCreate(_Input):
     account_number: AccountNumber
     amount_minor: AmountMinor
     currency: Currency
-    return_url: (
-        Annotated[StrictStr, Field(pattern=r"^https?://[^\s]+$", max_length=1024)] | None
-    ) = None
+    return_url: Annotated[StrictStr, Field(pattern=r"^https?://[^\s]+$"), Text(1024)] | None = None
 
 
 class CardPaymentOut(BaseModel):

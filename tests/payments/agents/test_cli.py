@@ -184,3 +184,22 @@ def test_duplicate_and_unknown_agents_exit_1(env_db: str) -> None:
     assert weak.exit_code == 1
     assert password_of(env_db, "SBER", "long-enough-1")
     assert audit_actions(env_db) == ["agent.create"]
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "where"),
+    [("SB\x00ER", "Sber", "code"), ("SBER", "Sber\x00bank", "--name"), ("SBER", "a\tb", "--name")],
+)
+def test_create_refuses_control_characters_in_the_code_or_name(
+    env_db: str, code: str, name: str, where: str
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            *("agent", "create", code, "--password", "long-enough-1"),
+            *("--allow-ip", "10.0.0.1", "--name", name),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert where in result.output.lower()
+    assert "SBER" not in runner.invoke(app, ["agent", "list"]).output

@@ -303,3 +303,23 @@ def test_a_total_line_without_the_option_is_bad_with_a_hint() -> None:
 def test_bad_trailer_options_are_refused(options: Options, message: str) -> None:
     with pytest.raises(RegistryOptionsInvalid, match=message):
         check_options(options, have_date=False)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1f", "\x0b", "\x85"])
+@pytest.mark.parametrize("column", ["txn_id", "account", "sum", "txn_date"])
+def test_a_control_character_in_any_cell_is_refused_at_its_line(char: str, column: str) -> None:
+    cells = {"txn_id": "1", "account": "100000000009", "sum": "5,00", "txn_date": "20261117100000"}
+    cells[column] += char
+    data = ("txn_id;account;sum;txn_date\n" + ";".join(cells.values()) + "\n").encode()
+    parsed = parse(data, Options(), tz=TZ)
+    assert [p.line_no for p in parsed.problems] == [2]
+    assert parsed.problems[0].reason.startswith(f"{column} must not contain a control character")
+    assert parsed.lines == []
+
+
+@pytest.mark.parametrize("date", ["00010101000000", "99991231235959", "19991231235959"])
+def test_a_txn_date_out_of_range_is_a_bad_line_not_a_crash(date: str) -> None:
+    data = f"txn_id;account;sum;txn_date\n1;100000000009;5,00;{date}\n".encode()
+    parsed = parse(data, Options(), tz=TZ)
+    assert [p.line_no for p in parsed.problems] == [2]
+    assert "is not between 2000-01-01 and 2100-12-31" in parsed.problems[0].reason

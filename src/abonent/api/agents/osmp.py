@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import parse_qsl
@@ -18,7 +19,9 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.formparsers import MultiPartException, MultiPartParser
 
+from abonent.api.v1.responses import problem
 from abonent.audit.service import record
 from abonent.config import Settings
 from abonent.db.uow import Database, is_transient
@@ -36,6 +39,8 @@ router = APIRouter(tags=["payment agents"])
 T = TypeVar("T")
 MEDIA_TYPE = "text/xml; charset=utf-8"
 _MAX_FIELDS = 64
+# Every OSMP value is a few dozen characters; a part of more is not a parameter.
+_MAX_PART_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +51,28 @@ class Caller:
     address: str | None
 
 
+_XML = {"content": {"text/xml": {"schema": {"type": "string", "description": "<response>"}}}}
+# Every answer is XML (docs/osmp.md): results with 200, caller refusals with 401/403 and
+# result 8. Only an oversized body is refused before the protocol, as a problem.
+_ANSWERS: dict[int | str, dict[str, object]] = {
+    200: {"description": "a result code, 0 or a refusal (§4)", **_XML},
+    401: {"description": "no, malformed or wrong credentials: result 8", **_XML},
+    403: {"description": "address not allowed, unknown or disabled agent: result 8", **_XML},
+    413: problem("the body is over the size limit"),
+}
+
+
 @router.get(
     "/agents/osmp/{code}",
     response_class=Response,
+    responses=_ANSWERS,
     operation_id="osmp_get",
     summary="OSMP (QIWI) provider protocol: check and pay, parameters in the query",
 )
 @router.post(
     "/agents/osmp/{code}",
     response_class=Response,
+    responses=_ANSWERS,
     operation_id="osmp_post",
     summary="OSMP (QIWI) provider protocol: check and pay, parameters as a form",
 )
@@ -297,9 +315,34 @@ async def _pairs(request: Request) -> list[tuple[str, str]]:
         except (UnicodeDecodeError, ValueError):
             raise ProtocolError(Result.OTHER, "the form is not valid UTF-8 urlencoded") from None
     elif content_type == "multipart/form-data":
-        form = await request.form(max_fields=_MAX_FIELDS, max_files=0)
-        pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        pairs += await _multipart(request)
     return pairs
+
+
+async def _multipart(request: Request) -> list[tuple[str, str]]:
+    """The fields of a multipart form, or result 300 at the first thing that is not one.
+
+    Starlette's parser directly rather than ``request.form()``, which turns these refusals into
+    an HTTP 400 of its own: a file part (refused at its headers, before any of it is stored), a
+    65th field, a part header it cannot read, no boundary. Parsing stops there.
+    """
+    try:
+        async with aclosing(request.stream()) as stream:
+            parser = MultiPartParser(
+                request.headers,
+                stream,
+                max_files=0,
+                max_fields=_MAX_FIELDS,
+                max_part_size=_MAX_PART_BYTES,
+            )
+            form = await parser.parse()
+    except MultiPartException as exc:
+        raise ProtocolError(Result.OTHER, f"malformed multipart form: {exc.message}") from None
+    except ValueError:
+        # python-multipart's own refusals (a boundary it cannot use) are ValueErrors; a body
+        # over the size limit or a client gone are not, and keep their own handling.
+        raise ProtocolError(Result.OTHER, "malformed multipart form") from None
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
 def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:

@@ -17,6 +17,7 @@ from abonent.accounts import service as accounts
 from abonent.accounts.errors import ServiceNotFound
 from abonent.api.deps import Db, Session, database_of, require
 from abonent.api.v1 import pagination
+from abonent.api.v1.responses import PROBLEMS
 from abonent.api.v1.schemas import (
     AccountClose,
     AccountDetail,
@@ -39,15 +40,16 @@ from abonent.api.v1.schemas import (
 from abonent.apikeys.permissions import allowed
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Forbidden, InvalidInput
+from abonent.kit.inputs import INT64_MAX, Text
 from abonent.models import Account
 from abonent.statement import history
 from abonent.statement.reader import read_statement
 from abonent.statement.schemas import Statement
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
-Number = Annotated[str, Path(max_length=64, description="account number (12 digits, Luhn)")]
-ServiceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Number = Annotated[str, Path(description="account number (12 digits, Luhn)"), Text(64)]
+ServiceId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 ServiceBody = Annotated[ServiceAdd, Body(discriminator="kind")]
 
 

@@ -16,13 +16,15 @@ from abonent.api.acquiring_deps import AppSettings, Provider
 from abonent.api.deps import Db, require
 from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
 from abonent.api.v1.payments import MAX_ID
+from abonent.api.v1.responses import PROBLEMS, problem
 from abonent.config import Settings
 from abonent.kit.actor import Actor
+from abonent.kit.inputs import Text
 from abonent.payments import idempotency as idem
 from abonent.payments.acquiring import service as cards
 from abonent.payments.schemas import CardPaymentCreate, CardPaymentOut
 
-router = APIRouter()
+router = APIRouter(responses=PROBLEMS)
 
 CardId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
@@ -53,7 +55,7 @@ def card_out(view: cards.CardView, settings: Settings) -> CardPaymentOut:
     status_code=201,
     response_model=CardPaymentOut,
     tags=["card payments"],
-    responses={503: {"description": "the provider did not answer; nothing was charged"}},
+    responses={503: problem("the provider did not answer; nothing was charged")},
 )
 async def create_card_payment(
     body: CardPaymentCreate,
@@ -98,7 +100,7 @@ async def get_card_payment(
 
 @router.post("/webhooks/acquiring/{provider_name}", tags=["card payments"])
 async def acquiring_webhook(
-    provider_name: Annotated[str, Path(max_length=32)],
+    provider_name: Annotated[str, Path(), Text(32)],
     request: Request,
     db: Db,
     provider: Provider,

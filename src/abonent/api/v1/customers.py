@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from abonent.accounts import reads
 from abonent.accounts import service as accounts
 from abonent.api.deps import Db, Session, require
+from abonent.api.v1.responses import PROBLEMS
 from abonent.api.v1.schemas import (
     AccountList,
     AccountSummary,
@@ -24,11 +25,12 @@ from abonent.api.v1.schemas import (
     RevealRequest,
 )
 from abonent.kit.actor import Actor
+from abonent.kit.inputs import INT64_MAX
 
-router = APIRouter(tags=["customers"])
+router = APIRouter(tags=["customers"], responses=PROBLEMS)
 
 CustomerBody = Annotated[CustomerCreate, Body(discriminator="kind")]
-CustomerId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CustomerId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 
 
 @router.post("/customers", status_code=201, response_model=CustomerOut)

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Depends, Query
 
 from abonent.accounts import service as accounts
 from abonent.api.deps import Session, require
+from abonent.api.v1.responses import PROBLEMS
 from abonent.api.v1.schemas import LookupResult, NumberOut
 from abonent.kit.actor import Actor
+from abonent.kit.inputs import Text as TextRule
 
-router = APIRouter(tags=["lookup"])
+router = APIRouter(tags=["lookup"], responses=PROBLEMS)
 
-Text = Annotated[str | None, Query(max_length=64)]
+Text = Annotated[Annotated[str, TextRule(64)] | None, Query()]
 
 
 @router.get("/lookup", response_model=LookupResult)

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Query
 
 from abonent.kit.errors import InvalidInput
+from abonent.kit.inputs import Text
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -23,8 +24,8 @@ Limit = Annotated[
     int, Query(ge=1, le=MAX_LIMIT, description=f"page size, 1–{MAX_LIMIT} (default 50)")
 ]
 Cursor = Annotated[
-    str | None,
-    Query(max_length=512, description="next_cursor of the previous page; omit for the first"),
+    Annotated[str, Text(512)] | None,
+    Query(description="next_cursor of the previous page; omit for the first"),
 ]
 
 

@@ -12,8 +12,10 @@ from abonent.accounts.service import account_or_none, get_account
 from abonent.api.deps import Db, require
 from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
 from abonent.api.v1 import pagination
+from abonent.api.v1.responses import PROBLEMS, problem
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
+from abonent.kit.inputs import INT64_MAX, Text, Timestamp
 from abonent.models import Payment
 from abonent.models.payments import PAYMENT_STATUSES
 from abonent.payments import idempotency as idem
@@ -26,9 +28,9 @@ from abonent.payments.schemas import (
 )
 from abonent.payments.service import METHODS, PaymentRequest, book_payment, reverse_payment
 
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], responses=PROBLEMS)
 
-MAX_ID = 2**63 - 1
+MAX_ID = INT64_MAX
 PaymentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -59,10 +61,10 @@ def payment_out(payment: Payment, account_number: str) -> PaymentOut:
     status_code=201,
     response_model=PaymentOut,
     responses={
-        200: {"description": "the external_id was already booked: that payment"},
-        400: {"description": "Idempotency-Key missing or malformed"},
-        409: {"description": "a request with this Idempotency-Key is still running"},
-        422: {"description": "invalid input, or the Idempotency-Key was used for another body"},
+        200: {"model": PaymentOut, "description": "the external_id was already booked"},
+        400: problem("Idempotency-Key missing or malformed, or the body is not JSON"),
+        409: problem("a request with this Idempotency-Key is still running"),
+        422: problem("invalid input, or the Idempotency-Key was used for another body"),
     },
 )
 async def create_payment(
@@ -129,11 +131,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 async def list_payments(
     db: Db,
     _actor: Annotated[Actor, Depends(require("payments.read"))],
-    account_number: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[str | None, Query()] = None,
-    method: Annotated[str | None, Query()] = None,
-    since: Annotated[dt.datetime | None, Query(description="created at or after")] = None,
-    until: Annotated[dt.datetime | None, Query(description="created before")] = None,
+    account_number: Annotated[Annotated[str, Text(32)] | None, Query()] = None,
+    status: Annotated[Annotated[str, Text(255)] | None, Query()] = None,
+    method: Annotated[Annotated[str, Text(255)] | None, Query()] = None,
+    since: Annotated[Timestamp | None, Query(description="created at or after")] = None,
+    until: Annotated[Timestamp | None, Query(description="created before")] = None,
     limit: pagination.Limit = pagination.DEFAULT_LIMIT,
     cursor: pagination.Cursor = None,
 ) -> PaymentPage:
@@ -170,7 +172,7 @@ async def list_payments(
 @router.post(
     "/payments/{payment_id}/reverse",
     response_model=PaymentOut,
-    responses={422: {"description": "not a booked payment, or already reversed"}},
+    responses={422: problem("invalid input, not a booked payment, or already reversed")},
 )
 async def reverse(
     payment_id: PaymentId,

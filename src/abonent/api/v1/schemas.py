@@ -9,33 +9,14 @@ than a silently ignored zero.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from abonent.kit.inputs import HistoricDate, Int64Id, Minor, Name, Reason, Text
 from abonent.models import Account, AccountBalance, Contract, Customer, OpenItem, Posting, Service
 from abonent.models import JournalEntry as JournalEntryModel
-
-# 10^15 kopecks (ten trillion roubles): far above any real amount, and still exact in a
-# JavaScript number, which loses integers above 2^53.
-MAX_MINOR = 10**15
-
-Minor = Annotated[int, Field(strict=True, ge=0, le=MAX_MINOR)]
-"""A non-negative amount of kopecks; a float or a numeric string is refused."""
-
-Reason = Annotated[str, Field(min_length=1, max_length=255, pattern=r"\S")]
-"""Why a staff member does something; stored in the audit trail. Blank is refused."""
-
-
-def _iso_date_text(value: Any) -> Any:
-    # Pydantic would read a bare integer as a Unix timestamp; a date on the wire is ISO text.
-    if isinstance(value, int | float):
-        raise ValueError("a date is an ISO 8601 string, e.g. 2026-11-18")
-    return value
-
-
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
 
 
 def _timezone(value: str) -> str:
@@ -46,9 +27,13 @@ def _timezone(value: str) -> str:
     return value
 
 
-TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
-Email = Annotated[str, Field(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+TimeZone = Annotated[str, Text(64), AfterValidator(_timezone)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Text(255)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+Passport = Annotated[str, Field(description="series and number"), Text(32, min_length=1)]
+Inn = Annotated[str, Text(12, min_length=1)]
+Phone = Annotated[str, Text(32)]
+Code = Annotated[str, Text(64)]
 
 
 class _In(BaseModel):
@@ -60,20 +45,20 @@ class _In(BaseModel):
 
 class PersonCreate(_In):
     kind: Literal["person"]
-    full_name: str = Field(min_length=1, max_length=255)
-    passport: str = Field(min_length=1, max_length=32, description="series and number")
-    inn: str | None = Field(default=None, max_length=12)
-    birth_date: IsoDate | None = None
-    contact_phone: str | None = Field(default=None, max_length=32)
+    full_name: Name
+    passport: Passport
+    inn: Annotated[str, Text(12)] | None = None
+    birth_date: HistoricDate | None = None
+    contact_phone: Phone | None = None
     email: Email | None = None
     timezone: TimeZone | None = None
 
 
 class CompanyCreate(_In):
     kind: Literal["company"]
-    full_name: str = Field(min_length=1, max_length=255)
-    inn: str = Field(min_length=1, max_length=12, description="10 digits (12 for a sole trader)")
-    contact_phone: str | None = Field(default=None, max_length=32)
+    full_name: Name
+    inn: Inn = Field(description="10 digits (12 for a sole trader)")
+    contact_phone: Phone | None = None
     email: Email | None = None
     timezone: TimeZone | None = None
 
@@ -82,9 +67,9 @@ CustomerCreate = PersonCreate | CompanyCreate
 
 
 class IdentifyRequest(_In):
-    passport: str = Field(min_length=1, max_length=32)
-    reason: str | None = Field(
-        default=None, max_length=255, description="why, e.g. 'visit to office 12'"
+    passport: Passport
+    reason: Annotated[str, Text(255)] | None = Field(
+        default=None, description="why, e.g. 'visit to office 12'"
     )
 
 
@@ -133,11 +118,11 @@ class PassportRevealed(BaseModel):
 
 
 class AccountOpen(_In):
-    customer_id: int = Field(strict=True, ge=1)
+    customer_id: Int64Id
     credit_limit_minor: Minor = 0
     currency: Currency | None = None
-    number: str | None = Field(
-        default=None, max_length=32, description="only when importing an existing number"
+    number: Annotated[str, Text(32)] | None = Field(
+        default=None, description="only when importing an existing number"
     )
 
 
@@ -200,24 +185,24 @@ class AccountList(BaseModel):
 
 
 class _ServiceAdd(_In):
-    tariff_code: str | None = Field(default=None, max_length=64)
-    label: str | None = Field(default=None, min_length=1, max_length=255)
+    tariff_code: Code | None = None
+    label: Name | None = None
 
 
 class MobileServiceAdd(_ServiceAdd):
     kind: Literal["mobile"]
-    msisdn: str = Field(min_length=1, max_length=32)
+    msisdn: Annotated[str, Text(32, min_length=1)]
 
 
 class InternetServiceAdd(_ServiceAdd):
     kind: Literal["internet"]
-    login: str = Field(min_length=1, max_length=64)
+    login: Annotated[str, Text(64, min_length=1)]
 
 
 class TvServiceAdd(_ServiceAdd):
     kind: Literal["tv"]
-    smart_card: str = Field(min_length=1, max_length=32)
-    chip_id: str = Field(min_length=1, max_length=32)
+    smart_card: Annotated[str, Text(32, min_length=1)]
+    chip_id: Annotated[str, Text(32, min_length=1)]
 
 
 ServiceAdd = MobileServiceAdd | InternetServiceAdd | TvServiceAdd
@@ -261,8 +246,8 @@ class ServiceOut(BaseModel):
 
 
 class ContractAdd(_In):
-    number: str = Field(min_length=1, max_length=64)
-    signed_on: IsoDate
+    number: Annotated[str, Text(64, min_length=1)]
+    signed_on: HistoricDate
 
 
 class ContractOut(BaseModel):

@@ -23,6 +23,7 @@ from abonent.accounts import service as accounts
 from abonent.accounts.errors import AccountNotFound
 from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError, BusinessRuleViolation, InvalidInput, Unavailable
+from abonent.kit.inputs import check_date, text_fault
 from abonent.kit.money import format_plain, parse_amount
 from abonent.kit.numbers import mask_name
 from abonent.models import Account, AccountBalance, PaymentAgent
@@ -49,6 +50,10 @@ _CCY_ALPHA = re.compile(r"[A-Z]{3}")
 # agents still send for roubles.
 _CCY_NUMERIC = {"643": "RUB", "840": "USD", "978": "EUR"}
 _CCY_ALIASES = {"RUR": "RUB"}
+# Every parameter the commands read. A control character in any is a malformed request: it would
+# otherwise be stripped away (sum, ccy) or reach the database (account) as something the agent
+# did not mean.
+_READ = ("command", "txn_id", "account", "sum", "ccy", "txn_date")
 
 
 class Result(IntEnum):
@@ -117,6 +122,10 @@ def collect(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def parse(params: Mapping[str, str], *, timezone: str) -> OsmpRequest:
     """Validate the parameters of ``check`` or ``pay``; anything malformed is result 300."""
+    for name in _READ:
+        fault = text_fault(params.get(name, ""))
+        if fault:
+            raise ProtocolError(Result.OTHER, f"{name} must not contain {fault}")
     command = _required(params, "command")
     if command not in COMMANDS:
         raise ProtocolError(Result.OTHER, f"unknown command {command[:32]!r}")
@@ -180,9 +189,12 @@ def _txn_date(raw: str, timezone: str) -> dt.datetime:
             int(raw[10:12]),
             int(raw[12:14]),
         )
-    except ValueError:
+        # Year 1 or 9999 is a date, but not one a payment happened on, and moving it to UTC
+        # overflows.
+        check_date(local)
+        return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise ProtocolError(Result.OTHER, f"txn_date is not a date: {raw!r}") from None
-    return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
 # --- the two commands --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from abonent.kit.errors import AbonentError
+from abonent.kit.inputs import MAX_DATE, MIN_DATE, text_fault
 from abonent.kit.money import format_plain, parse_amount
 from abonent.kit.numbers import clean_account_number
 from abonent.payments.registry.errors import RegistryInvalid, RegistryOptionsInvalid
@@ -209,6 +210,9 @@ def parse_date(raw: str, fmt: str | None, tz: ZoneInfo) -> dt.datetime:
             moment = dt.datetime.strptime(text, candidate)  # noqa: DTZ007
         except ValueError:
             continue
+        if not MIN_DATE <= moment.date() <= MAX_DATE:
+            # Year 1 or 9999 would overflow on the way to UTC, and no payment is from then.
+            raise ValueError(f"txn_date {text!r} is not between {MIN_DATE} and {MAX_DATE}")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
         return moment.astimezone(dt.UTC)
@@ -276,6 +280,11 @@ def parse(data: bytes, options: Options, *, tz: str) -> Parsed:
                 reason += f"; {_TOTAL_HINT}"
             parsed.problems.append(Problem(line_no, reason))
             continue
+        fault = _control_characters(cells, columns)
+        if fault:
+            # Stripped, such a cell would pass for what the agent did not send.
+            parsed.problems.append(Problem(line_no, fault))
+            continue
         reasons: list[str] = []
         txn_id = cells[index["txn_id"]].strip()
         if not txn_id:
@@ -314,6 +323,15 @@ def parse(data: bytes, options: Options, *, tz: str) -> Parsed:
     elif options.trailer is not None:
         _check_trailer(parsed, trailer, options, last_line=max(line_no, 1))
     return parsed
+
+
+def _control_characters(cells: list[str], columns: tuple[str, ...]) -> str | None:
+    for position, (cell, name) in enumerate(zip(cells, columns, strict=True), start=1):
+        fault = text_fault(cell)
+        if fault:
+            label = name if name not in SKIP else f"column {position}"
+            return f"{label} must not contain {fault}"
+    return None
 
 
 def _looks_like_total(row: list[str]) -> bool:
