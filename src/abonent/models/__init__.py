@@ -23,6 +23,7 @@ from abonent.models.payments import (
     SandboxAcquiringPayment,
     WebhookEvent,
 )
+from abonent.models.promised import PromisedPayment, UssdSession
 
 __all__ = [
     "Account",
@@ -43,11 +44,13 @@ __all__ = [
     "Payment",
     "PaymentAgent",
     "Posting",
+    "PromisedPayment",
     "RegistryImport",
     "RegistryLine",
     "SandboxAcquiringPayment",
     "Service",
     "ServiceStatusChange",
     "Tariff",
+    "UssdSession",
     "WebhookEvent",
 ]

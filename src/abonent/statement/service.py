@@ -20,7 +20,9 @@ from abonent.accounts.service import parse_number, service_kind_label
 from abonent.config import get_settings
 from abonent.kit import clock
 from abonent.ledger.service import DEBIT
-from abonent.models import Account, AccountBalance, OpenItem, Service
+from abonent.models import Account, AccountBalance, OpenItem, PromisedPayment, Service
+from abonent.promised import repository as promised_repo
+from abonent.promised.schemas import summary as promised_summary
 from abonent.statement.schemas import Ageing, ServiceDebt, Statement
 
 # Open items not tied to a service (an account-level fee, a re-opened payment) are shown as
@@ -86,7 +88,19 @@ async def statement_for(
         account.credit_limit_minor,
         balance.balance_minor if balance else 0,
     )
-    return _build(head, rows, today)
+    statement = _build(head, rows, today)
+    promised = await promised_repo.in_force(session, account.id)
+    if promised is not None:
+        statement.promised_payment = promised_summary(
+            amount_minor=promised.amount_minor,
+            fee_minor=promised.fee_minor,
+            currency=promised.currency,
+            taken_at=promised.taken_at,
+            expires_at=promised.expires_at,
+            due_date=promised.due_date,
+            owed_minor=await promised_repo.owed(session, promised),
+        )
+    return statement
 
 
 # Built once: composing a SELECT costs more CPU than PostgreSQL spends answering it.
@@ -102,11 +116,29 @@ BY_NUMBER = (
         OpenItem.due_date,
         Service.kind,
         Service.label,
+        # The promised payment in force (at most one: a partial unique index), on every row;
+        # with the open items' ids, what is still owed on it needs no query of its own.
+        OpenItem.id,
+        PromisedPayment.amount_minor,
+        PromisedPayment.fee_minor,
+        PromisedPayment.currency,
+        PromisedPayment.taken_at,
+        PromisedPayment.expires_at,
+        PromisedPayment.due_date,
+        PromisedPayment.repayment_item_id,
+        PromisedPayment.fee_item_id,
     )
     .select_from(Account)
     .outerjoin(AccountBalance, AccountBalance.account_id == Account.id)
     .outerjoin(OpenItem, and_(OpenItem.account_id == Account.id, _open_clause()))
     .outerjoin(Service, Service.id == OpenItem.service_id)
+    .outerjoin(
+        PromisedPayment,
+        and_(
+            PromisedPayment.account_id == Account.id,
+            PromisedPayment.status == literal_column("'in_force'"),
+        ),
+    )
     .where(Account.number == bindparam("number"))
 )
 
@@ -127,7 +159,24 @@ def from_rows(number: str, rows: Sequence[Sequence[Any]]) -> Statement:
     first = rows[0]
     head = _Head(first[0], first[1], first[2], first[3], first[4] or 0)
     items: list[_OpenRow] = [(r[5], r[6], r[7], r[8], r[9]) for r in rows if r[6] is not None]
-    return _build(head, items, None)
+    statement = _build(head, items, None)
+    if first[11] is not None:
+        mine = {first[17], first[18]} - {None}
+        statement.promised_payment = promised_summary(
+            amount_minor=first[11],
+            fee_minor=first[12],
+            currency=first[13],
+            taken_at=_aware(first[14]),
+            expires_at=_aware(first[15]),
+            due_date=first[16],
+            owed_minor=sum(r[6] for r in rows if r[10] in mine and r[6] is not None),
+        )
+    return statement
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # The asyncpg fast path hands back the driver's value, without the column type's processing.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _build(head: _Head, rows: list[_OpenRow], today: dt.date | None) -> Statement:
