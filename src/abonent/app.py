@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from abonent import __version__
-from abonent.api import health, problems
+from abonent.api import health, problems, ussd
 from abonent.api.agents import osmp as agents
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
@@ -82,6 +82,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(acquiring.router)
     app.include_router(sandbox.router)
     app.include_router(agents.router)
+    app.include_router(ussd.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
