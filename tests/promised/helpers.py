@@ -87,6 +87,10 @@ async def ledger_counts(s: AsyncSession) -> tuple[int, ...]:
     counts = []
     for model in (JournalEntry, Posting, OpenItem, Allocation):
         counts.append(int(await s.scalar(select(func.count()).select_from(model)) or 0))
-    counts.append(int(await s.scalar(select(func.coalesce(func.sum(AccountBalance.balance_minor), 0))) or 0))
-    counts.append(int(await s.scalar(select(func.coalesce(func.sum(OpenItem.remaining_minor), 0))) or 0))
+    counts.append(
+        int(await s.scalar(select(func.coalesce(func.sum(AccountBalance.balance_minor), 0))) or 0)
+    )
+    counts.append(
+        int(await s.scalar(select(func.coalesce(func.sum(OpenItem.remaining_minor), 0))) or 0)
+    )
     return tuple(counts)

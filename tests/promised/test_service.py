@@ -84,8 +84,12 @@ async def test_take_moves_money_through_the_ledger_and_restores_the_service(
             )
         ).all()
         row = await s.get(PromisedPayment, taken.promised.id)
-        sms = (await s.scalars(select(OutboxMessage).where(OutboxMessage.topic == "sms.send"))).all()
-        audit = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "promised.take"))).all()
+        sms = (
+            await s.scalars(select(OutboxMessage).where(OutboxMessage.topic == "sms.send"))
+        ).all()
+        audit = (
+            await s.scalars(select(AuditEvent).where(AuditEvent.action == "promised.take"))
+        ).all()
     assert st.balance_minor == -27_500
     assert st.debt_minor == 27_500
     assert st.overdue_minor == 0
@@ -236,7 +240,9 @@ async def test_in_force_and_monthly_limit_refusals(db: Database, clock: FrozenCl
         await charge(s, account, 10_000, due=D(2026, 11, 17), service=sim)
     second = await _take(db, account, 10_000)
     async with db.session() as s:
-        first = await s.scalar(select(PromisedPayment).where(PromisedPayment.id != second.promised.id))
+        first = await s.scalar(
+            select(PromisedPayment).where(PromisedPayment.id != second.promised.id)
+        )
     assert first is not None and first.status == "repaid"
     await _pay(db, account, second.owed_minor, "p2")
     async with db.session(write=True) as s:

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from abonent.channels.ussd.screen import compose, truncate
+from abonent.channels.ussd.screen import ELLIPSIS, compose, first_fitting, truncate
 from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
 from abonent.promised.schemas import Offer
@@ -114,26 +114,33 @@ def balance(st: Statement, *, details_by_sms: bool) -> Step:
     else:
         head = f"Баланс {money(st.balance_minor, cur)}"
         overdue = ""
-    by_service = _by_service(st) if len(st.debt_by_service) > 1 else ""
     promised = ""
     if st.promised_payment and st.promised_payment.get("status") == "in_force":
         due = dt.date.fromisoformat(st.promised_payment["due_date"])
         promised = f"Обещ. платёж до {due:%d.%m}"
-    text = compose(
-        [
-            (head, 0),
-            (by_service, 2),
-            (overdue, 4),
-            (f"Доступно {money(st.available_minor, cur)}", 0),
-            (promised, 5),
-            (f"ЛС {st.account_number}", 0),
-            ("Детали в SMS" if details_by_sms else "", 3),
-        ]
-    )
+    parts = _by_service(st) if len(st.debt_by_service) > 1 else []
+    text = ""
+    # The debt by service must be on screen: the smallest services give way to "…" (the SMS
+    # has them all) only once every optional line has.
+    for shown in range(len(parts), 0 if parts else -1, -1):
+        by_service = "; ".join(parts[:shown]) + ("; …" if shown < len(parts) else "")
+        text = compose(
+            [
+                (head, 0),
+                (by_service, 0),
+                (overdue, 4),
+                (f"Доступно {money(st.available_minor, cur)}", 0),
+                (promised, 2),
+                (f"ЛС {st.account_number}", 0),
+                ("Детали в SMS" if details_by_sms else "", 3),
+            ]
+        )
+        if not text.endswith(ELLIPSIS):
+            break
     return Step(Reply(text, True), action=SendDetails() if details_by_sms else None)
 
 
-def _by_service(st: Statement) -> str:
+def _by_service(st: Statement) -> list[str]:
     seen: dict[str, int] = {}
     parts = []
     for line in st.debt_by_service:
@@ -142,7 +149,7 @@ def _by_service(st: Statement) -> str:
         if seen[line.kind] > 1:
             name += str(seen[line.kind])
         parts.append(f"{name} {short_money(line.debt_minor, st.currency).removesuffix(' ₽')}")
-    return "; ".join(parts)
+    return parts
 
 
 def details_sms(st: Statement) -> str:
@@ -180,17 +187,11 @@ def details_sms(st: Statement) -> str:
 def promised_in_force(summary: dict[str, Any]) -> Step:
     cur = summary["currency"]
     due = dt.date.fromisoformat(summary["due_date"])
+    head = f"Обещанный платёж {money(summary['amount_minor'], cur)} до {day(due)}"
+    owed = f"к возврату {money(summary['owed_minor'], cur)}"
     fee = summary["fee_minor"]
-    return _end(
-        compose(
-            [
-                (f"Обещанный платёж {money(summary['amount_minor'], cur)}", 0),
-                (f"действует до {day(due)}", 0),
-                (f"Плата {money(fee, cur)}" if fee else "", 2),
-                (f"К возврату {money(summary['owed_minor'], cur)}", 1),
-            ]
-        )
-    )
+    with_fee = f"Плата {money(fee, cur)}, {owed}" if fee else owed.capitalize()
+    return _end(first_fitting(f"{head}\n{with_fee}", f"{head}\n{owed.capitalize()}"))
 
 
 def refusal(reason: str) -> Step:

@@ -60,6 +60,14 @@ def compose(parts: list[tuple[str, int]]) -> str:
     return truncate("\n".join(line for _i, line, _r in kept))
 
 
+def first_fitting(*candidates: str) -> str:
+    """The first candidate screen that fits (the last one, cut, if none does)."""
+    for text in candidates:
+        if fits(text):
+            return text
+    return truncate(candidates[-1])
+
+
 def truncate(text: str) -> str:
     if fits(text):
         return text
