@@ -138,13 +138,13 @@ async def test_closing_screens(client: httpx.AsyncClient, db: Database, clock: F
     )
     assert await dial(client, sim3.msisdn or "", "*100#") == (
         "END",
-        f"Номер отключён. Справки: {hotline}",
+        f"Номер отключён\nДолг по ЛС {closed.number}:\n100,00 ₽\nСправки {hotline}",
     )
-    kind, screen = await dial(client, sim2.msisdn or "", "*100#")
-    if screen.startswith("Номер"):  # closing the account may close its SIMs too
-        assert screen == f"Номер отключён. Справки: {hotline}"
-    else:
-        assert screen == f"ЛС {closed.number} закрыт\nДолг 100,00 ₽\nСправки {hotline}"
+    # Closing the account closed its SIMs; the account keeps its debt, and the screen says so.
+    assert await dial(client, sim2.msisdn or "", "*100#") == (
+        "END",
+        f"Номер отключён\nДолг по ЛС {closed.number}:\n100,00 ₽\nСправки {hotline}",
+    )
     assert await dial(client, "+79990000000", "*100#") == (
         "END",
         f"Номер не обслуживается. Справки: {hotline}",
@@ -242,12 +242,12 @@ async def test_promised_repaid_by_a_payment_then_not_needed(
 async def test_every_refusal_fits_a_screen(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    account, (sim,) = await subscriber(db, clock, overdue=((0, 200_000),))
+    _account, (sim,) = await subscriber(db, clock, overdue=((0, 200_000),))
     assert await dial(client, sim.msisdn or "", "*100*3#") == (
         "END",
         "Не подключён: долг 2 000,00 ₽ больше допустимых 1 500,00 ₽",
     )
-    young, (sim2,) = await subscriber(db, clock, opened_days_ago=5)
+    _young, (sim2,) = await subscriber(db, clock, opened_days_ago=5)
     assert await dial(client, sim2.msisdn or "", "*100*3#") == (
         "END",
         "Не подключён: счёт открыт менее 30 дней назад",
@@ -257,7 +257,7 @@ async def test_every_refusal_fits_a_screen(
 async def test_garbage_expiry_repeated_and_unknown(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
-    account, (sim,) = await subscriber(db, clock)
+    _account, (sim,) = await subscriber(db, clock)
     phone = sim.msisdn or ""
     async with db.session() as s:
         before = await ledger_counts(s)

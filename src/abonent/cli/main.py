@@ -14,6 +14,7 @@ from abonent.cli import (
     fees,
     ledger,
     payments,
+    promised,
     registry,
     serve,
     worker,
@@ -36,6 +37,7 @@ app.add_typer(agents.app, name="agent", help="Payment agents (OSMP).")
 app.add_typer(registry.app, name="registry", help="Payment agents' daily registries.")
 app.add_typer(payments.app, name="payments", help="Payments and card settlement.")
 app.add_typer(worker.app, name="worker", help="The outbox relay.")
+app.add_typer(promised.app, name="promised", help="The promised payment (обещанный платёж).")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

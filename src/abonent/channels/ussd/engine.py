@@ -79,8 +79,20 @@ def unknown_number(hotline: str) -> Step:
     return _end(f"Номер не обслуживается. Справки: {hotline}")
 
 
-def closed_sim(hotline: str) -> Step:
-    return _end(f"Номер отключён. Справки: {hotline}")
+def closed_sim(hotline: str, statement: Statement | None = None) -> Step:
+    """A closed SIM; when its account still owes (a closed account keeps its debt), how much."""
+    if statement is None or statement.debt_minor <= 0:
+        return _end(f"Номер отключён. Справки: {hotline}")
+    return _end(
+        compose(
+            [
+                ("Номер отключён", 0),
+                (f"Долг по ЛС {statement.account_number}:", 0),
+                (money(statement.debt_minor, statement.currency), 0),
+                (f"Справки {hotline}", 1),
+            ]
+        )
+    )
 
 
 def account_closed(statement: Statement, hotline: str) -> Step:

@@ -169,9 +169,6 @@ async def _whom(
     found = await repo.subscriber(session, msisdn)
     if found is None:
         return engine.unknown_number(settings.hotline)
-    service, _account = found
-    if service.status == "closed":
-        return engine.closed_sim(settings.hotline)
     return found
 
 
@@ -185,8 +182,10 @@ async def _start(
     found = await _whom(session, settings, msisdn)
     if isinstance(found, engine.Step):
         return found
-    _service, account = found
+    service, account = found
     statement = await statement_by_number(session, account.number)
+    if service.status == "closed":
+        return engine.closed_sim(settings.hotline, statement)
     if account.status == "closed":
         return engine.account_closed(statement, settings.hotline)
     if account.status == "suspended":
@@ -225,7 +224,9 @@ async def _take(
     found = await _whom(session, settings, msisdn)
     if isinstance(found, engine.Step):
         return found
-    _service, account = found
+    service, account = found
+    if service.status == "closed":
+        return engine.closed_sim(settings.hotline)
     try:
         taken = await promised.take(
             session, account, amount_minor, channel="ussd", actor=Actor(f"ussd:{msisdn}")
