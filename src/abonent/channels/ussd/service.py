@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.channels.ussd import engine
+from abonent.channels.ussd import engine, fast
 from abonent.channels.ussd import repository as repo
 from abonent.config import Settings
 from abonent.db.uow import Database
@@ -59,6 +59,9 @@ class UssdReply:
 async def answer(db: Database, settings: Settings, request: UssdRequest) -> UssdReply:
     """One step of a dialogue. Never raises: a failure is a closing 'temporarily unavailable'."""
     try:
+        fast = await _fast(db, settings, request)
+        if fast is not None:
+            return UssdReply(fast.text, fast.end)
         reply = await db.run(lambda session: _step(session, settings, request))
     except Exception:
         log.exception(
@@ -69,6 +72,19 @@ async def answer(db: Database, settings: Settings, request: UssdRequest) -> Ussd
         )
         return UssdReply(engine.UNAVAILABLE, True)
     return UssdReply(reply.text, reply.end)
+
+
+async def _fast(db: Database, settings: Settings, request: UssdRequest) -> engine.Reply | None:
+    if len(request.session_id) > MAX_SESSION_ID or not request.session_id:
+        return None
+    return await fast.balance(
+        db.engine,
+        settings,
+        session_id=request.session_id,
+        msisdn_raw=request.msisdn,
+        service_code=request.service_code,
+        text=request.text,
+    )
 
 
 def _masked(raw: str) -> str:

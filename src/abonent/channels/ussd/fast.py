@@ -1,0 +1,151 @@
+"""``*100#`` on PostgreSQL in three statements on one pooled connection, without the ORM.
+
+The balance inquiry is the one USSD request that comes in bulk, and every one of them must
+write (its session row, for a reused id to be told apart, and the details SMS in the outbox).
+Through a unit of work that is a dozen round trips and most of the CPU of the request; here it
+is: who the number is, the statement (the same query and builder as
+:mod:`abonent.statement.reader`), and one autocommitted ``INSERT … ; INSERT … SELECT`` that
+writes both rows, or none when the session id exists already. The rows and the screen are those
+of the general path (:mod:`.service`), which answers everything this one declines (None): any
+other dialogue or step, SQLite, an unknown or closed number, an account not active, a session
+id seen before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from abonent.channels.ussd import engine as screens
+from abonent.config import Settings
+from abonent.kit import clock
+from abonent.kit.errors import InvalidInput
+from abonent.kit.numbers import normalize_msisdn
+from abonent.models import Account, Service
+from abonent.outbox.service import SMS_SEND
+from abonent.statement.service import BY_NUMBER, from_rows
+
+WHO = (
+    select(Account.number, Account.id, Account.status, Service.status)
+    .select_from(Service)
+    .join(Account, Account.id == Service.account_id)
+    .where(Service.msisdn == bindparam("msisdn"))
+)
+
+_WRITE_BOTH = """
+WITH s AS (
+    INSERT INTO ussd_sessions
+        (session_id, msisdn, service_code, status, state, steps, created_at, updated_at)
+    VALUES ($1, $2, $3, 'ended', $4::json, 1, $5, $5)
+    ON CONFLICT (session_id) DO NOTHING
+    RETURNING session_id
+)
+INSERT INTO outbox
+    (topic, payload, account_id, dedupe_key, status, attempts, available_at, created_at)
+SELECT $6, $7::json, $8, 'sms:ussd:' || s.session_id, 'pending', 0, $5, $5 FROM s
+RETURNING id
+"""
+_WRITE_SESSION = """
+INSERT INTO ussd_sessions
+    (session_id, msisdn, service_code, status, state, steps, created_at, updated_at)
+VALUES ($1, $2, $3, 'ended', $4::json, 1, $5, $5)
+ON CONFLICT (session_id) DO NOTHING
+RETURNING session_id
+"""
+
+_compiled: dict[tuple[int, str], str] = {}
+_gates: weakref.WeakKeyDictionary[Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _sql(dialect: Dialect, name: str) -> str:
+    key = (id(dialect), name)
+    sql = _compiled.get(key)
+    if sql is None:
+        statement = WHO if name == "who" else BY_NUMBER
+        compiled = statement.compile(dialect=dialect)
+        if len(compiled.positiontup or ()) != 1:
+            raise AssertionError(f"unexpected parameters {compiled.positiontup}")
+        sql = _compiled[key] = str(compiled)
+    return sql
+
+
+def _gate(engine: AsyncEngine) -> asyncio.Semaphore:
+    # As in statement.reader: wait for a pooled connection rather than open overflow ones.
+    gate = _gates.get(engine.sync_engine)
+    if gate is None:
+        pool = engine.sync_engine.pool
+        size = pool.size() if isinstance(pool, QueuePool) else 10
+        gate = _gates[engine.sync_engine] = asyncio.Semaphore(max(size, 1))
+    return gate
+
+
+async def balance(
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    session_id: str,
+    msisdn_raw: str,
+    service_code: str,
+    text: str,
+) -> screens.Reply | None:
+    """The first and only step of ``*100#``, or None: let the general path answer."""
+    if engine.dialect.driver != "asyncpg" or text or service_code != settings.ussd.balance_code:
+        return None
+    try:
+        msisdn = normalize_msisdn(msisdn_raw)
+    except InvalidInput:
+        return None
+    async with _gate(engine):
+        pooled = await greenlet_spawn(engine.sync_engine.raw_connection)
+        try:
+            driver: Any = pooled.driver_connection
+            return await _answer(driver, engine.dialect, settings, session_id, msisdn, service_code)
+        except BaseException:
+            await greenlet_spawn(pooled.invalidate)
+            raise
+        finally:
+            await greenlet_spawn(pooled.close)
+
+
+async def _answer(
+    conn: Any,
+    dialect: Dialect,
+    settings: Settings,
+    session_id: str,
+    msisdn: str,
+    service_code: str,
+) -> screens.Reply | None:
+    who = await conn.fetchrow(_sql(dialect, "who"), msisdn)
+    if who is None or who[2] != "active" or who[3] == "closed":
+        return None
+    number, account_id = who[0], who[1]
+    statement = from_rows(number, await conn.fetch(_sql(dialect, "statement"), number))
+    step = screens.balance(statement, details_by_sms=settings.ussd.details_by_sms)
+    state = json.dumps(
+        {"engine": step.state, "text": "", "last": {"text": step.reply.text, "end": True}}
+    )
+    now = clock.now()
+    if isinstance(step.action, screens.SendDetails):
+        payload = json.dumps(
+            {
+                "to": msisdn,
+                "text": screens.details_sms(statement),
+                "kind": "ussd_details",
+                "category": "service",
+            }
+        )
+        written = await conn.fetchval(
+            _WRITE_BOTH, session_id, msisdn, service_code, state, now, SMS_SEND, payload, account_id
+        )
+    else:
+        written = await conn.fetchval(_WRITE_SESSION, session_id, msisdn, service_code, state, now)
+    # Nothing written: the id was used before, and the general path says what that means.
+    return step.reply if written is not None else None
