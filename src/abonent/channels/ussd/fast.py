@@ -1,9 +1,9 @@
-"""``*100#`` on PostgreSQL in three statements on one pooled connection, without the ORM.
+"""``*100#`` on PostgreSQL in two statements on one pooled connection, without the ORM.
 
 The balance inquiry is the one USSD request that comes in bulk, and every one of them must
 write (its session row, for a reused id to be told apart, and the details SMS in the outbox).
 Through a unit of work that is a dozen round trips and most of the CPU of the request; here it
-is: who the number is, the statement (the same query and builder as
+is two: the statement of the number's account (the statement's own query and builder, as in
 :mod:`abonent.statement.reader`), and one autocommitted ``INSERT … ; INSERT … SELECT`` that
 writes both rows, or none when the session id exists already. The rows and the screen are those
 of the general path (:mod:`.service`), which answers everything this one declines (None): any
@@ -18,7 +18,6 @@ import json
 import weakref
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
@@ -29,19 +28,23 @@ from abonent.config import Settings
 from abonent.kit import clock
 from abonent.kit.errors import InvalidInput
 from abonent.kit.numbers import normalize_msisdn
-from abonent.models import Account, Service
 from abonent.outbox.service import SMS_SEND
 from abonent.statement.service import BY_NUMBER, from_rows
 
-WHO = (
-    select(Account.number, Account.id, Account.status, Service.status)
-    .select_from(Service)
-    .join(Account, Account.id == Service.account_id)
-    .where(Service.msisdn == bindparam("msisdn"))
+# The statement's own query (statement.service.BY_NUMBER), asked for the account of an open
+# SIM instead of a typed number: no row at all for an unknown or closed number.
+_OF_SIM = (
+    "(SELECT a.number FROM services AS sv JOIN accounts AS a ON a.id = sv.account_id "
+    "WHERE sv.msisdn = $1 AND sv.status <> 'closed')"
 )
 
+# One statement, its own transaction. ``set_config(…, true)`` lasts as long as that
+# transaction: an inquiry moves no money, so its session row and the courtesy SMS are not worth
+# a wait for the disk; a crash in the next fraction of a second may lose them (the subscriber
+# dials again), never a posting, for none is written here.
 _WRITE_BOTH = """
-WITH s AS (
+WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+s AS (
     INSERT INTO ussd_sessions
         (session_id, msisdn, service_code, status, state, steps, created_at, updated_at)
     VALUES ($1, $2, $3, 'ended', $4::json, 1, $5, $5)
@@ -50,30 +53,32 @@ WITH s AS (
 )
 INSERT INTO outbox
     (topic, payload, account_id, dedupe_key, status, attempts, available_at, created_at)
-SELECT $6, $7::json, $8, 'sms:ussd:' || s.session_id, 'pending', 0, $5, $5 FROM s
+SELECT $6, $7::json, (SELECT account_id FROM services WHERE msisdn = $2),
+       'sms:ussd:' || s.session_id, 'pending', 0, $5, $5
+FROM s CROSS JOIN quick
 RETURNING id
 """
 _WRITE_SESSION = """
+WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS v)
 INSERT INTO ussd_sessions
     (session_id, msisdn, service_code, status, state, steps, created_at, updated_at)
-VALUES ($1, $2, $3, 'ended', $4::json, 1, $5, $5)
+SELECT $1, $2, $3, 'ended', $4::json, 1, $5, $5 FROM quick
 ON CONFLICT (session_id) DO NOTHING
 RETURNING session_id
 """
 
-_compiled: dict[tuple[int, str], str] = {}
+_compiled: dict[int, str] = {}
 _gates: weakref.WeakKeyDictionary[Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
-def _sql(dialect: Dialect, name: str) -> str:
-    key = (id(dialect), name)
-    sql = _compiled.get(key)
+def _sql(dialect: Dialect) -> str:
+    sql = _compiled.get(id(dialect))
     if sql is None:
-        statement = WHO if name == "who" else BY_NUMBER
-        compiled = statement.compile(dialect=dialect)
-        if len(compiled.positiontup or ()) != 1:
+        compiled = BY_NUMBER.compile(dialect=dialect)
+        text = str(compiled)
+        if list(compiled.positiontup or ()) != ["number"] or text.count("$1") != 1:
             raise AssertionError(f"unexpected parameters {compiled.positiontup}")
-        sql = _compiled[key] = str(compiled)
+        sql = _compiled[id(dialect)] = text.replace("$1", _OF_SIM)
     return sql
 
 
@@ -123,16 +128,30 @@ async def _answer(
     msisdn: str,
     service_code: str,
 ) -> screens.Reply | None:
-    who = await conn.fetchrow(_sql(dialect, "who"), msisdn)
-    if who is None or who[2] != "active" or who[3] == "closed":
+    rows = await conn.fetch(_sql(dialect), msisdn)
+    if not rows or rows[0][1] != "active":
         return None
-    number, account_id = who[0], who[1]
-    statement = from_rows(number, await conn.fetch(_sql(dialect, "statement"), number))
+    statement = from_rows(rows[0][0], rows)
     step = screens.balance(statement, details_by_sms=settings.ussd.details_by_sms)
     state = json.dumps(
         {"engine": step.state, "text": "", "last": {"text": step.reply.text, "end": True}}
     )
     now = clock.now()
+    written = await _write(conn, step, statement, session_id, msisdn, service_code, state, now)
+    # Nothing written: the id was used before, and the general path says what that means.
+    return step.reply if written is not None else None
+
+
+async def _write(
+    conn: Any,
+    step: screens.Step,
+    statement: Any,
+    session_id: str,
+    msisdn: str,
+    service_code: str,
+    state: str,
+    now: Any,
+) -> Any:
     if isinstance(step.action, screens.SendDetails):
         payload = json.dumps(
             {
@@ -142,10 +161,7 @@ async def _answer(
                 "category": "service",
             }
         )
-        written = await conn.fetchval(
-            _WRITE_BOTH, session_id, msisdn, service_code, state, now, SMS_SEND, payload, account_id
+        return await conn.fetchval(
+            _WRITE_BOTH, session_id, msisdn, service_code, state, now, SMS_SEND, payload
         )
-    else:
-        written = await conn.fetchval(_WRITE_SESSION, session_id, msisdn, service_code, state, now)
-    # Nothing written: the id was used before, and the general path says what that means.
-    return step.reply if written is not None else None
+    return await conn.fetchval(_WRITE_SESSION, session_id, msisdn, service_code, state, now)
