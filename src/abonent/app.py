@@ -87,6 +87,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(ussd.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)
+    app.add_middleware(ussd.UssdLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app
 

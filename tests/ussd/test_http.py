@@ -373,3 +373,22 @@ async def test_a_failure_is_a_plain_closing_screen(
         data={"sessionId": "f", "serviceCode": "*100#", "phoneNumber": "+79161234567"},
     )
     assert (r.status_code, r.text) == (200, "END Сервис временно недоступен. Попробуйте позже.")
+
+
+async def test_the_registered_route_answers_as_the_lane_does(db: Database) -> None:
+    from fastapi import FastAPI
+
+    from abonent.api import ussd
+
+    bare = FastAPI()
+    bare.state.db = db
+    bare.state.settings = get_settings()
+    bare.include_router(ussd.router)
+    form = {"sessionId": "route-1", "serviceCode": "*100#", "phoneNumber": "+79990000000"}
+    transport = httpx.ASGITransport(app=bare, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.post("/ussd/callback", data=form)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.text == f"END Номер не обслуживается. Справки: {get_settings().hotline}"
+    assert "/ussd/callback" in bare.openapi()["paths"]

@@ -15,6 +15,7 @@ from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from abonent.channels.ussd import engine
 from abonent.channels.ussd.service import (
@@ -40,11 +41,7 @@ LIMITS = {
     "text": MAX_TEXT,
 }
 REFUSED = "Запрос отклонён."
-
-
-def _plain(text: str, *, end: bool, status: int = 200) -> Response:
-    prefix = "END " if end else "CON "
-    return Response(content=prefix + text, status_code=status, media_type=MEDIA_TYPE)
+PATH = "/ussd/callback"
 
 
 @lru_cache(maxsize=8)
@@ -70,7 +67,7 @@ def allowed(settings: Settings, address: str | None, secret: str | None) -> bool
 
 
 @router.post(
-    "/ussd/callback",
+    PATH,
     response_class=Response,
     summary="USSD over HTTP: one step of a dialogue (*100#, *100*3#)",
     responses={
@@ -79,33 +76,42 @@ def allowed(settings: Settings, address: str | None, secret: str | None) -> bool
     },
 )
 async def ussd_callback(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    db: Database = request.app.state.db
     client = request.client
-    if not allowed(
-        settings, client.host if client else None, request.headers.get(settings.ussd.secret_header)
-    ):
-        return _plain("Доступ запрещён.", end=True, status=403)
-    body = await request.body()
+    status, text = await handle(
+        request.app.state.settings,
+        request.app.state.db,
+        client.host if client else None,
+        request.headers.get(request.app.state.settings.ussd.secret_header),
+        await request.body(),
+    )
+    return Response(content=text, status_code=status, media_type=MEDIA_TYPE)
+
+
+async def handle(
+    settings: Settings, db: Database, address: str | None, secret: str | None, body: bytes
+) -> tuple[int, str]:
+    """One callback: (HTTP status, the text/plain answer). Shared by the route and the lane."""
+    if not allowed(settings, address, secret):
+        return 403, "END Доступ запрещён."
     if len(body) > MAX_BODY:
-        return _plain(REFUSED, end=True)
+        return 200, "END " + REFUSED
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
-        return _plain(REFUSED, end=True)
+        return 200, "END " + REFUSED
     fields: dict[str, str] = {}
     for name, value in pairs:
         if name in LIMITS:
             if name in fields or len(value) > LIMITS[name]:
-                return _plain(REFUSED, end=True)
+                return 200, "END " + REFUSED
             fields[name] = value
     session_id = fields.get("sessionId", "").strip()
     code = fields.get("serviceCode", "").strip()
     phone = fields.get("phoneNumber", "").strip()
     if not session_id or not code or not phone:
-        return _plain(REFUSED, end=True)
+        return 200, "END " + REFUSED
     if any(ord(ch) < 32 for value in fields.values() for ch in value):
-        return _plain(REFUSED, end=True)
+        return 200, "END " + REFUSED
     reply = await answer(
         db,
         settings,
@@ -113,4 +119,50 @@ async def ussd_callback(request: Request) -> Response:
             session_id=session_id, msisdn=phone, service_code=code, text=fields.get("text", "")
         ),
     )
-    return _plain(reply.text or engine.UNAVAILABLE, end=reply.end)
+    return 200, ("END " if reply.end else "CON ") + (reply.text or engine.UNAVAILABLE)
+
+
+class UssdLane:
+    """The callback answered before FastAPI's router, as ``api.lanes.AgentLane`` does for OSMP:
+    at USSD rates the framework's routing, dependency and exception layers cost CPU and give
+    this endpoint nothing. The route stays registered (OpenAPI documents it) and answers the
+    same way through :func:`handle`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        settings: Settings = state.settings
+        wanted = settings.ussd.secret_header.lower().encode("latin-1")
+        secret = next(
+            (v.decode("latin-1") for k, v in scope.get("headers") or () if k == wanted), None
+        )
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                break
+        client = scope.get("client")
+        status, text = await handle(settings, state.db, client[0] if client else None, secret, body)
+        payload = text.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
