@@ -37,3 +37,15 @@ def test_a_screen_is_never_longer_than_one() -> None:
     assert len(text) == 80 and text.endswith("…")
     assert first_fitting("Ы" * 81, "short") == "short"
     assert compose([("Ы" * 100, 0)]) == "Ы" * 79 + "…"
+
+
+def test_the_alphabet_is_the_codecs() -> None:
+    import gsm0338  # noqa: F401
+
+    for text in ("Hello {world} [1] ~ € ^ | \\", "Ñandú Øre ÆØÅ £5 §", "`tick`", "Долг", "A" * 3):
+        try:
+            septets: int | None = len(text.encode("gsm03.38"))
+        except UnicodeEncodeError:
+            septets = None
+        got = budget(text)
+        assert (got.used if got.encoding == "gsm7" else None) == septets, text

@@ -14,6 +14,7 @@ id seen before.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import weakref
 from typing import Any
@@ -28,8 +29,13 @@ from abonent.config import Settings
 from abonent.kit import clock
 from abonent.kit.errors import InvalidInput
 from abonent.kit.numbers import normalize_msisdn
+
 from abonent.outbox.service import SMS_SEND
 from abonent.statement.service import BY_NUMBER, from_rows
+
+# Parsing a number with phonenumbers costs more than the rest of the request's Python; the
+# same subscribers dial again and again, and a number's E.164 form never changes.
+normalized = functools.lru_cache(maxsize=65_536)(normalize_msisdn)
 
 # The statement's own query (statement.service.BY_NUMBER), asked for the account of an open
 # SIM instead of a typed number: no row at all for an unknown or closed number.
@@ -105,7 +111,7 @@ async def balance(
     if engine.dialect.driver != "asyncpg" or text or service_code != settings.ussd.balance_code:
         return None
     try:
-        msisdn = normalize_msisdn(msisdn_raw)
+        msisdn = normalized(msisdn_raw)
     except InvalidInput:
         return None
     async with _gate(engine):

@@ -8,6 +8,7 @@ GSM 03.38, so a Russian screen always has 80. The codec is the ``gsm0338`` packa
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,12 +32,30 @@ class Budget:
         return self.used <= self.limit
 
 
+def _alphabet() -> tuple[frozenset[str], frozenset[str]]:
+    """GSM 03.38's basic and extension characters, read once from the codec's own table
+    (asking the codec to encode every screen measured 0.2 ms per *100# screen)."""
+    basic, extension = set(), set()
+    for septet in range(128):
+        if septet == 0x1B:
+            continue
+        with contextlib.suppress(UnicodeDecodeError):
+            basic.update(bytes([septet]).decode("gsm03.38"))
+        with contextlib.suppress(UnicodeDecodeError):
+            extension.update(bytes([0x1B, septet]).decode("gsm03.38"))
+    return frozenset(basic), frozenset(extension - basic)
+
+
+BASIC, EXTENSION = _alphabet()
+_GSM7 = BASIC | EXTENSION
+
+
 def budget(text: str) -> Budget:
-    try:
-        septets = len(text.encode("gsm03.38"))
-    except UnicodeEncodeError:
-        return Budget("ucs2", len(text.encode("utf-16-le")) // 2, UCS2_LIMIT)
-    return Budget("gsm7", septets, GSM7_LIMIT)
+    chars = set(text)
+    if chars <= _GSM7:
+        septets = len(text) + sum(1 for ch in text if ch in EXTENSION)
+        return Budget("gsm7", septets, GSM7_LIMIT)
+    return Budget("ucs2", len(text.encode("utf-16-le")) // 2, UCS2_LIMIT)
 
 
 def fits(text: str) -> bool:
