@@ -29,7 +29,6 @@ from abonent.config import Settings
 from abonent.kit import clock
 from abonent.kit.errors import InvalidInput
 from abonent.kit.numbers import normalize_msisdn
-
 from abonent.outbox.service import SMS_SEND
 from abonent.statement.service import BY_NUMBER, from_rows
 

@@ -35,7 +35,8 @@ class Budget:
 def _alphabet() -> tuple[frozenset[str], frozenset[str]]:
     """GSM 03.38's basic and extension characters, read once from the codec's own table
     (asking the codec to encode every screen measured 0.2 ms per *100# screen)."""
-    basic, extension = set(), set()
+    basic: set[str] = set()
+    extension: set[str] = set()
     for septet in range(128):
         if septet == 0x1B:
             continue
