@@ -128,3 +128,16 @@ def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds
         f"&account={number}&sum={format_plain(debt)}&txn_date={txn_date}'"
     )
     say(f"  abonent account show {number}")
+    # --- USSD (issue 9): *100# and *100*3# over the HTTP callback, as the aggregator calls it ---
+    phone = quote(r.lookup_msisdn)
+    say("USSD over HTTP (the aggregator's callback; from 127.0.0.1 only by default):")
+    for session, code, text in (
+        ("balance", "%2A100%23", ""),
+        ("promised", "%2A100%2A3%23", ""),
+        ("promised", "%2A100%2A3%23", "1"),
+    ):
+        say(
+            f"  curl -s -d sessionId=demo-{session}-{txn} -d serviceCode={code} "
+            f"-d phoneNumber={phone} -d text={text} {base}/ussd/callback"
+        )
+    say("  (the third answers the menu of the second, same session: key 1 takes that amount)")
