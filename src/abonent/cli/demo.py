@@ -39,6 +39,7 @@ def load_command(
 
         result = run_refusing(main)
     print_report(result, host, port, with_worker, time.monotonic() - started)
+    print_ussd(result, host, port)  # USSD block (issue 9)
 
 
 def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds: float) -> None:
@@ -128,16 +129,48 @@ def print_report(r: DemoReport, host: str, port: int, with_worker: bool, seconds
         f"&account={number}&sum={format_plain(debt)}&txn_date={txn_date}'"
     )
     say(f"  abonent account show {number}")
-    # --- USSD (issue 9): *100# and *100*3# over the HTTP callback, as the aggregator calls it ---
-    phone = quote(r.lookup_msisdn)
+
+
+# --- USSD (issue 9): *100# and *100*3# over the HTTP callback, as the aggregator calls it ------
+
+
+def print_ussd(r: DemoReport, host: str, port: int) -> None:
+    """curl lines for the USSD callback: a subscriber in credit, and the SIM of the account with
+    overdue debt shown above (its promised payment offer is a menu; key 1 takes it)."""
+    from sqlalchemy import select
+
+    from abonent.cli.common import run_async
+    from abonent.models import Account, Service
+
+    async def sim_of(db: Database) -> str | None:
+        async with db.session() as s:
+            return await s.scalar(
+                select(Service.msisdn)
+                .join(Account, Account.id == Service.account_id)
+                .where(
+                    Account.number == r.pay_number,
+                    Service.kind == "mobile",
+                    Service.status != "closed",
+                )
+                .order_by(Service.id)
+                .limit(1)
+            )
+
+    indebted = run_async(sim_of) or r.lookup_msisdn
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    stamp = int(time.time())
+    say("")
     say("USSD over HTTP (the aggregator's callback; from 127.0.0.1 only by default):")
-    for session, code, text in (
-        ("balance", "%2A100%23", ""),
-        ("promised", "%2A100%2A3%23", ""),
-        ("promised", "%2A100%2A3%23", "1"),
+    for session, phone, code, text in (
+        ("balance", r.lookup_msisdn, "%2A100%23", ""),
+        ("debt", indebted, "%2A100%23", ""),
+        ("promised", indebted, "%2A100%2A3%23", ""),
+        ("promised", indebted, "%2A100%2A3%23", "1"),
     ):
         say(
-            f"  curl -s -d sessionId=demo-{session}-{txn} -d serviceCode={code} "
-            f"-d phoneNumber={phone} -d text={text} {base}/ussd/callback"
+            f"  curl -s -d sessionId=demo-{session}-{stamp} -d serviceCode={code} "
+            f"-d phoneNumber={quote(phone)} -d text={text} {base}/ussd/callback"
         )
-    say("  (the third answers the menu of the second, same session: key 1 takes that amount)")
+    say("  (the last answers the menu of the one before it, same session: key 1 takes it)")
+    say(f"  abonent promised show {r.pay_number}")
