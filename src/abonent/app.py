@@ -24,7 +24,7 @@ from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.web import docs, home, sandbox
-from abonent.worker import settlement
+from abonent.worker import promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
 
@@ -53,6 +53,7 @@ def create_app(database: Database | None = None) -> FastAPI:
                     )
                 )
             )
+            tasks.append(asyncio.create_task(promised_job.run_forever(db, settings, stop)))
         try:
             yield
         finally:
