@@ -138,7 +138,15 @@ async def test_next_payments_repay_it_first_then_the_fee_then_later_charges(
     assert st.promised_payment is not None
     assert st.promised_payment["owed_minor"] == 5_000 + 2_500
     assert st.debt_minor == 47_500
-    await _pay(db, account, 10_000, "p2")
+    await _pay(db, account, 5_000, "p2")
+    async with db.session() as s:
+        st = await statement_for(s, account)
+        fast = await read_statement(db.engine, account.number)
+    # The repayment is cleared: repaid, though its fee is still owed like any charge.
+    assert st.promised_payment is not None
+    assert (st.promised_payment["status"], st.promised_payment["owed_minor"]) == ("repaid", 2_500)
+    assert fast == st
+    await _pay(db, account, 5_000, "p3")
     async with db.session() as s:
         st = await statement_for(s, account)
         view = await promised.view(s, account)

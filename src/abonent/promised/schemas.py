@@ -61,8 +61,13 @@ def summary(
     expires_at: dt.datetime,
     due_date: dt.date,
     owed_minor: int,
+    repayment_owed_minor: int,
 ) -> dict[str, Any]:
-    """The statement's ``promised_payment``: JSON-ready, the same from either read path."""
+    """The statement's ``promised_payment``: JSON-ready, the same from either read path.
+
+    ``status`` is 'repaid' as soon as the repayment item is cleared (the fee may still be owed,
+    as any charge), even before the expiry job records it.
+    """
     return {
         "amount_minor": amount_minor,
         "fee_minor": fee_minor,
@@ -71,5 +76,5 @@ def summary(
         "expires_at": expires_at.astimezone(dt.UTC).isoformat(),
         "due_date": due_date.isoformat(),
         "owed_minor": owed_minor,
-        "status": "in_force" if owed_minor > 0 else "repaid",
+        "status": "in_force" if repayment_owed_minor > 0 else "repaid",
     }

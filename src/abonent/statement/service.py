@@ -99,6 +99,7 @@ async def statement_for(
             expires_at=promised.expires_at,
             due_date=promised.due_date,
             owed_minor=await promised_repo.owed(session, promised),
+            repayment_owed_minor=await promised_repo.repayment_remaining(session, promised),
         )
     return statement
 
@@ -170,6 +171,7 @@ def from_rows(number: str, rows: Sequence[Sequence[Any]]) -> Statement:
             expires_at=_aware(first[15]),
             due_date=first[16],
             owed_minor=sum(r[6] for r in rows if r[10] in mine and r[6] is not None),
+            repayment_owed_minor=sum(r[6] for r in rows if r[10] == first[17] and r[6] is not None),
         )
     return statement
 

@@ -102,7 +102,7 @@ def _dialogue(settings: Settings, code: str) -> engine.Dialogue | None:
     return None
 
 
-def _dialled(settings: Settings, code: str, inputs: list[str]) -> str:
+def _dialled(code: str, inputs: list[str]) -> str:
     """Gateways that pass '*100#' with text '3' for a dialled '*100*3#' (first request only)."""
     if not inputs or not code.endswith("#"):
         return code
@@ -127,7 +127,7 @@ async def _step(session: AsyncSession, settings: Settings, request: UssdRequest)
     if row is None:
         code = request.service_code
         if inputs and _dialogue(settings, code) == "balance":
-            code, inputs = _dialled(settings, code, inputs), []
+            code, inputs = _dialled(code, inputs), []
         if inputs:
             # A continuation of a dialogue this database never saw (or purged long ago).
             return engine.Reply(engine.EXPIRED, True)
