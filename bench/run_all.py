@@ -23,6 +23,7 @@ TARGETS = {
     # table of the same columns with only a primary key.
     "import_schema_ratio": ("bench_import.py", ">=", 0.3),
     "osmp_pay_ratio": ("bench_osmp.py", ">=", 0.3),
+    "ussd_http_ratio": ("bench_ussd.py", ">=", 0.5),
 }
 SUMMARY = re.compile(r"^(\w+_ratio)=([0-9.]+)\s*$", re.MULTILINE)
 

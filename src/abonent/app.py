@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from abonent import __version__
-from abonent.api import health, ops, problems
+from abonent.api import health, ops, problems, ussd
 from abonent.api.agents import osmp as agents
 from abonent.api.edge import Edge
 from abonent.api.lanes import AgentLane
@@ -22,13 +22,14 @@ from abonent.api.v1 import card_payments as acquiring
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import payments as payments_api
+from abonent.api.v1 import promised as v1_promised
 from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.kit import logs
 from abonent.web import card_result, dev_sms, docs, home, sandbox
-from abonent.worker import settlement
+from abonent.worker import promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
 log = structlog.get_logger(__name__)
@@ -75,6 +76,7 @@ def create_app(database: Database | None = None) -> FastAPI:
                     name="card-settlement",
                 )
             )
+            tasks.append(asyncio.create_task(promised_job.run_forever(db, settings, stop)))
         try:
             yield
         finally:
@@ -102,13 +104,16 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_accounts.router, prefix="/v1")
     app.include_router(v1_lookup.router, prefix="/v1")
     app.include_router(payments_api.router, prefix="/v1")
+    app.include_router(v1_promised.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(card_result.router)
     app.include_router(sandbox.router)
     app.include_router(dev_sms.router)
     app.include_router(agents.router)
+    app.include_router(ussd.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
     app.add_middleware(AgentLane)
+    app.add_middleware(ussd.UssdLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app
 

@@ -23,8 +23,43 @@ class AccountNumberSettings(BaseModel):
     legacy_pattern: str | None = None
 
 
+class FeeBand(BaseModel):
+    """The fee for a promised payment of at most ``up_to_minor`` (the first band that fits)."""
+
+    up_to_minor: int = Field(gt=0)
+    fee_minor: int = Field(ge=0)
+
+
+def _default_fee_bands() -> list[FeeBand]:
+    return [
+        FeeBand(up_to_minor=9_999, fee_minor=0),
+        FeeBand(up_to_minor=29_999, fee_minor=1_000),
+        FeeBand(up_to_minor=49_999, fee_minor=2_500),
+        FeeBand(up_to_minor=80_000, fee_minor=5_000),
+    ]
+
+
 class PromisedPaymentSettings(BaseModel):
-    enabled: bool = False
+    """The promised payment's rules (docs/promised.md explains the demo set chosen here)."""
+
+    # On by default: the defaults below are the demo's realistic set; an operator sets its own.
+    enabled: bool = True
+    term_days: int = Field(default=3, ge=1, le=30)
+    min_account_age_days: int = Field(default=30, ge=0)
+    # Debt above this is too much to lend against: the subscriber should pay first.
+    max_debt_minor: int = Field(default=150_000, ge=0)
+    max_per_month: int = Field(default=2, ge=1)
+    # The maximum offered follows the average monthly charges of the last ``history_months``
+    # calendar months before this one, times ``share_percent``, within [min_amount, cap].
+    history_months: int = Field(default=3, ge=1, le=12)
+    share_percent: int = Field(default=100, ge=1, le=500)
+    min_amount_minor: int = Field(default=5_000, gt=0)
+    cap_minor: int = Field(default=80_000, gt=0)
+    # The amounts a menu offers (those up to the account's maximum).
+    menu_minor: list[int] = Field(default_factory=lambda: [10_000, 20_000, 30_000, 50_000, 80_000])
+    fee_bands: list[FeeBand] = Field(default_factory=_default_fee_bands)
+    # How often the worker runs the expiry job (0: never; then `abonent promised expire`).
+    expire_every_seconds: float = 60.0
 
 
 class OsmpSettings(BaseModel):
@@ -84,6 +119,20 @@ class UssdSmppSettings(BaseModel):
     window: int = 10
     reconnect_backoff_seconds: float = 0.5
     reconnect_backoff_max_seconds: float = 30.0
+
+
+class UssdSettings(BaseModel):
+    balance_code: str = "*100#"
+    promised_code: str = "*100*3#"
+    # A dialogue idle longer than this is over (DESIGN §4: aggregators keep 180 s).
+    session_ttl_seconds: int = Field(default=180, ge=10)
+    # Who may call POST /ussd/callback: these source networks, and/or whoever sends the
+    # shared secret in ``secret_header``. Neither configured: nobody.
+    allowed_networks: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    shared_secret: SecretStr | None = None
+    secret_header: str = "X-Ussd-Secret"  # noqa: S105 - the header's name, not a secret
+    # The full details of *100# follow by SMS (service category).
+    details_by_sms: bool = True
 
 
 class WorkerSettings(BaseModel):
@@ -173,6 +222,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     # On SIGTERM: seconds in-flight requests and the embedded worker's send get to finish.
     shutdown_grace_seconds: float = 20.0
+    ussd: UssdSettings = Field(default_factory=UssdSettings)
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

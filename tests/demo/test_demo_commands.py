@@ -125,7 +125,9 @@ def test_every_printed_command_works_as_pasted(
 
     curls = [c for c in commands if c.startswith("curl ")]
     cli = [c for c in commands if not c.startswith("curl ")]
-    assert len(curls) == 5 and len(cli) == 1
+    # The API and OSMP lines, then the USSD callback's (tests/ussd/test_demo_lines.py reads
+    # those screens); the CLI: the statement, then the promised payment of the USSD account.
+    assert len(curls) == 9 and len(cli) == 2
     outputs = []
     for line in commands:
         done = shell(line, root)
@@ -134,14 +136,16 @@ def test_every_printed_command_works_as_pasted(
         outputs.append(done.stdout)
     by_line = dict(zip(commands, outputs, strict=True))
 
-    statement, msisdn, tv, check, pay = (by_line[c] for c in curls)
+    statement, msisdn, tv, check, pay = (by_line[c] for c in curls[:5])
+    assert all(by_line[c].startswith(("CON ", "END ")) for c in curls[5:])
     number = json.loads(statement)["account_number"]
     assert f"/v1/accounts/{number}/statement" in curls[0]
     assert len(json.loads(msisdn)["items"]) == 1
     assert len(json.loads(tv)["items"]) == 1
     assert "<result>0</result>" in check and "<result>0</result>" in pay
 
-    (show,) = cli
+    show, promised = cli
+    assert " promised show " in promised
     assert shlex.split(show)[0] == f"ABONENT_DATABASE_URL={DEMO_URL}"
     assert shlex.split(show)[1] == ".venv/bin/abonent"
     # The statement the terminal shows is the demo account's, after the pasted payment.

@@ -26,7 +26,7 @@ class Reply:
 
 
 class Engine:
-    """A stand-in for channels.ussd.service.answer: the same inputs, fixed screens."""
+    """A stand-in for abonent.ussd.service.answer: the same inputs, fixed screens."""
 
     def __init__(self) -> None:
         self.steps: list[UssdStep] = []

@@ -45,6 +45,7 @@ def load_command(
         result = run_refusing(main)
     cli = cli_for(settings().database_url)
     print_report(result, host, port, with_worker, time.monotonic() - started, cli=cli)
+    print_ussd(result, host, port, cli=cli)
 
 
 def program() -> str:
@@ -170,3 +171,57 @@ def print_report(
         f"&account={number}&sum={format_plain(debt)}&txn_date={txn_date}'"
     )
     say(f"  {cli} account show {number}")
+
+
+# --- USSD (issue 9): *100# and *100*3# over the HTTP callback, as the aggregator calls it ------
+
+
+def print_ussd(r: DemoReport, host: str, port: int, *, cli: str = "abonent") -> None:
+    """curl lines for the USSD callback: a subscriber in credit, and the SIM of an active account
+    with overdue debt (its promised payment offer is a menu; key 1 takes it) — not the account
+    the OSMP lines above pay, so that pasting those first leaves this one in debt."""
+    from abonent.accounts.service import get_account
+    from abonent.cli.common import run_async
+    from abonent.payments.service import notice_recipient
+    from abonent.promised import service as promised
+    from abonent.promised.errors import PromisedRefused
+
+    candidates = [
+        shown.number
+        for shown in r.showcase
+        if shown.statement.overdue_minor > 0
+        and shown.statement.status == "active"
+        and shown.number != r.pay_number
+    ] + [r.pay_number]
+
+    async def first_offered(db: Database) -> tuple[str, str | None]:
+        # The first account a promised payment is offered to now, and its first open SIM.
+        async with db.session() as s:
+            for number in candidates:
+                account = await get_account(s, number)
+                try:
+                    await promised.offer(s, account)
+                except PromisedRefused:
+                    continue
+                return number, await notice_recipient(s, account)
+        return r.pay_number, None
+
+    account_number, sim = run_async(first_offered)
+    indebted = sim or r.lookup_msisdn
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    stamp = int(time.time())
+    say("")
+    say("USSD over HTTP (the aggregator's callback; from 127.0.0.1 only by default):")
+    for session, phone, code, text in (
+        ("balance", r.lookup_msisdn, "%2A100%23", ""),
+        ("debt", indebted, "%2A100%23", ""),
+        ("promised", indebted, "%2A100%2A3%23", ""),
+        ("promised", indebted, "%2A100%2A3%23", "1"),
+    ):
+        say(
+            f"  curl -s -d sessionId=demo-{session}-{stamp} -d serviceCode={code} "
+            f"-d phoneNumber={quote(phone)} -d text={text} {base}/ussd/callback"
+        )
+    say("  (the last answers the menu of the one before it, same session: key 1 takes it)")
+    say(f"  {cli} promised show {account_number}")

@@ -17,6 +17,7 @@ from abonent.cli import (
     fees,
     ledger,
     payments,
+    promised,
     registry,
     serve,
     sms,
@@ -70,6 +71,7 @@ app.add_typer(payments.app, name="payments", help="Payments and card settlement.
 app.add_typer(worker.app, name="worker", help="The outbox relay.")
 app.add_typer(sms.app, name="sms", help="Outgoing SMS and their delivery status.")
 app.add_typer(ussd.app, name="ussd", help="USSD transports.")
+app.add_typer(promised.app, name="promised", help="The promised payment (обещанный платёж).")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

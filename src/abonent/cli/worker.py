@@ -9,7 +9,7 @@ from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
 from abonent.cli.common import console, run_async, settings
 from abonent.db.uow import Database
-from abonent.worker import settlement
+from abonent.worker import promised_job, settlement
 from abonent.worker.relay import Relay, RelayStats, default_handlers
 
 app = typer.Typer(no_args_is_help=True, help="The outbox relay (SMS, events).")
@@ -35,7 +35,11 @@ def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, th
         every = cfg.worker.settle_every_seconds
         settling = f"; card settlement every {every:g} s" if every > 0 else ""
         console.print(f"outbox relay running{settling}; Ctrl+C stops it")
-        await asyncio.gather(relay.run_forever(stop), settlement.run_forever(db, cfg, stop))
+        await asyncio.gather(
+            relay.run_forever(stop),
+            settlement.run_forever(db, cfg, stop),
+            promised_job.run_forever(db, cfg, stop),
+        )
         return None
 
     stats = run_async(main)

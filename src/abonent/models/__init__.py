@@ -23,6 +23,7 @@ from abonent.models.payments import (
     SandboxAcquiringPayment,
     WebhookEvent,
 )
+from abonent.models.promised import PromisedPayment, UssdSession
 from abonent.models.sms import SmsMessage, SmsPart
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Payment",
     "PaymentAgent",
     "Posting",
+    "PromisedPayment",
     "RegistryImport",
     "RegistryLine",
     "SandboxAcquiringPayment",
@@ -52,5 +54,6 @@ __all__ = [
     "SmsMessage",
     "SmsPart",
     "Tariff",
+    "UssdSession",
     "WebhookEvent",
 ]

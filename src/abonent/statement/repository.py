@@ -8,11 +8,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, literal_column, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.ledger.service import DEBIT
-from abonent.models import Account, AccountBalance, JournalEntry, OpenItem, Posting, Service
+from abonent.models import (
+    Account,
+    AccountBalance,
+    JournalEntry,
+    OpenItem,
+    Posting,
+    PromisedPayment,
+    Service,
+)
 from abonent.models.ledger import still_open
 
 
@@ -56,11 +64,29 @@ BY_NUMBER = (
         OpenItem.due_date,
         Service.kind,
         Service.label,
+        # The promised payment in force (at most one: a partial unique index), on every row;
+        # with the open items' ids, what is still owed on it needs no query of its own.
+        OpenItem.id,
+        PromisedPayment.amount_minor,
+        PromisedPayment.fee_minor,
+        PromisedPayment.currency,
+        PromisedPayment.taken_at,
+        PromisedPayment.expires_at,
+        PromisedPayment.due_date,
+        PromisedPayment.repayment_item_id,
+        PromisedPayment.fee_item_id,
     )
     .select_from(Account)
     .outerjoin(AccountBalance, AccountBalance.account_id == Account.id)
     .outerjoin(OpenItem, and_(OpenItem.account_id == Account.id, _open_clause()))
     .outerjoin(Service, Service.id == OpenItem.service_id)
+    .outerjoin(
+        PromisedPayment,
+        and_(
+            PromisedPayment.account_id == Account.id,
+            PromisedPayment.status == literal_column("'in_force'"),
+        ),
+    )
     .where(Account.number == bindparam("number"))
 )
 """The account's head and one row per open debit item (or one row of NULLs): the whole
@@ -108,3 +134,41 @@ async def open_items_after(
     if after_id is not None:
         stmt = stmt.where(OpenItem.id > after_id)
     return (await session.scalars(stmt.order_by(OpenItem.id).limit(limit))).all()
+
+
+# The promised payment in force, as the statement shows it: read here so that the statement
+# needs nothing of the promised-payment domain, which itself builds on the statement.
+def _promised_in_force() -> ColumnElement[bool]:
+    return PromisedPayment.status == literal_column("'in_force'")
+
+
+async def promised_in_force(
+    session: AsyncSession, account_id: int, *, for_update: bool = False
+) -> PromisedPayment | None:
+    stmt = select(PromisedPayment).where(
+        PromisedPayment.account_id == account_id, _promised_in_force()
+    )
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found: PromisedPayment | None = await session.scalar(stmt)
+    return found
+
+
+async def promised_owed(session: AsyncSession, promised: PromisedPayment) -> int:
+    """What remains of its repayment and fee items (one primary-key read of each)."""
+    ids = [i for i in (promised.repayment_item_id, promised.fee_item_id) if i is not None]
+    if not ids:
+        return 0
+    total = await session.scalar(
+        select(func.coalesce(func.sum(OpenItem.remaining_minor), 0)).where(OpenItem.id.in_(ids))
+    )
+    return int(total or 0)
+
+
+async def promised_repayment_left(session: AsyncSession, promised: PromisedPayment) -> int:
+    if promised.repayment_item_id is None:
+        return 0
+    value = await session.scalar(
+        select(OpenItem.remaining_minor).where(OpenItem.id == promised.repayment_item_id)
+    )
+    return int(value or 0)

@@ -42,3 +42,31 @@ class Statement(BaseModel):
     ageing: Ageing
     promised_payment: dict[str, Any] | None = None
     as_of: dt.date
+
+
+def promised_summary(
+    *,
+    amount_minor: int,
+    fee_minor: int,
+    currency: str,
+    taken_at: dt.datetime,
+    expires_at: dt.datetime,
+    due_date: dt.date,
+    owed_minor: int,
+    repayment_owed_minor: int,
+) -> dict[str, Any]:
+    """The statement's ``promised_payment``: JSON-ready, the same from either read path.
+
+    ``status`` is 'repaid' as soon as the repayment item is cleared (the fee may still be owed,
+    as any charge), even before the expiry job records it.
+    """
+    return {
+        "amount_minor": amount_minor,
+        "fee_minor": fee_minor,
+        "currency": currency,
+        "taken_at": taken_at.astimezone(dt.UTC).isoformat(),
+        "expires_at": expires_at.astimezone(dt.UTC).isoformat(),
+        "due_date": due_date.isoformat(),
+        "owed_minor": owed_minor,
+        "status": "in_force" if repayment_owed_minor > 0 else "repaid",
+    }

@@ -20,7 +20,7 @@ from abonent.config import get_settings
 from abonent.kit import clock
 from abonent.models import Account
 from abonent.statement import repository as statements
-from abonent.statement.schemas import Ageing, ServiceDebt, Statement
+from abonent.statement.schemas import Ageing, ServiceDebt, Statement, promised_summary
 
 # Open items not tied to a service (an account-level fee, a re-opened payment) are shown as
 # belonging to the account itself.
@@ -65,7 +65,20 @@ async def statement_for(
         account.credit_limit_minor,
         balance.balance_minor if balance else 0,
     )
-    return _build(head, rows, today)
+    statement = _build(head, rows, today)
+    promised = await statements.promised_in_force(session, account.id)
+    if promised is not None:
+        statement.promised_payment = promised_summary(
+            amount_minor=promised.amount_minor,
+            fee_minor=promised.fee_minor,
+            currency=promised.currency,
+            taken_at=promised.taken_at,
+            expires_at=promised.expires_at,
+            due_date=promised.due_date,
+            owed_minor=await statements.promised_owed(session, promised),
+            repayment_owed_minor=await statements.promised_repayment_left(session, promised),
+        )
+    return statement
 
 
 async def statement_by_number(session: AsyncSession, raw_number: str) -> Statement:
@@ -84,7 +97,25 @@ def from_rows(number: str, rows: Sequence[Sequence[Any]]) -> Statement:
     first = rows[0]
     head = _Head(first[0], first[1], first[2], first[3], first[4] or 0)
     items: list[_OpenRow] = [(r[5], r[6], r[7], r[8], r[9]) for r in rows if r[6] is not None]
-    return _build(head, items, None)
+    statement = _build(head, items, None)
+    if first[11] is not None:
+        mine = {first[17], first[18]} - {None}
+        statement.promised_payment = promised_summary(
+            amount_minor=first[11],
+            fee_minor=first[12],
+            currency=first[13],
+            taken_at=_aware(first[14]),
+            expires_at=_aware(first[15]),
+            due_date=first[16],
+            owed_minor=sum(r[6] for r in rows if r[10] in mine and r[6] is not None),
+            repayment_owed_minor=sum(r[6] for r in rows if r[10] == first[17] and r[6] is not None),
+        )
+    return statement
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # The asyncpg fast path hands back the driver's value, without the column type's processing.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _build(head: _Head, rows: list[_OpenRow], today: dt.date | None) -> Statement:

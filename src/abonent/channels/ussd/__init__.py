@@ -1,0 +1,1 @@
+"""USSD: the dialogue engine (pure), its entry point for every transport, the screens."""

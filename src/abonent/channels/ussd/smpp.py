@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from abonent.channels.smpp.link import ESME_ROK, LinkSettings, SmppLink
 from abonent.config import Settings, UssdSmppSettings
 from abonent.db.uow import Database
 from abonent.kit.numbers import mask_msisdn
+from abonent.ussd import service as ussd_service
 
 log = structlog.get_logger(__name__)
 
@@ -57,19 +57,17 @@ AnswerFn = Callable[[UssdStep], Awaitable[Reply]]
 
 
 def engine_answer(db: Database, settings: Settings) -> AnswerFn:
-    """The dialogue engine's entry point, ``channels.ussd.service.answer``, for ``abonent ussd
-    smpp``. Imported by name when first called: the engine and this transport are built apart."""
+    """The dialogue engine's entry point, :func:`abonent.ussd.service.answer`, for ``abonent
+    ussd smpp``; tests give the transport a stand-in with the same shape."""
 
     async def answer(step: UssdStep) -> Reply:
-        engine: Any = importlib.import_module("abonent.channels.ussd.service")
-        request = engine.UssdRequest(
+        request = ussd_service.UssdRequest(
             session_id=step.session_id,
             msisdn=step.msisdn,
             service_code=step.service_code,
             text=step.text,
         )
-        reply: Reply = await engine.answer(db, settings, request)
-        return reply
+        return await ussd_service.answer(db, settings, request)
 
     return answer
 

@@ -1,0 +1,1 @@
+"""The promised payment (обещанный платёж): a short credit with its rules in configuration."""

@@ -1,0 +1,253 @@
+"""The USSD dialogue engine: pure functions, no I/O.
+
+State and input in, screen and next state out. The service (:mod:`.service`) loads the facts a
+step needs (the statement, the promised payment's offer) before asking, and carries out the
+action a step returns (send the details by SMS, take the promised payment). Every screen is in
+Russian and fitted into one USSD screen (:mod:`.screen`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from abonent.kit.money import format_money
+from abonent.kit.numbers import mask_account_number
+from abonent.promised.schemas import Offer
+from abonent.statement.schemas import Statement
+from abonent.ussd.screen import ELLIPSIS, compose, first_fitting, truncate
+
+Dialogue = Literal["balance", "promised"]
+
+UNAVAILABLE = "Сервис временно недоступен. Попробуйте позже."
+UNKNOWN_CODE = "Неизвестная команда. Баланс и долг: *100#"
+EXPIRED = "Время ожидания истекло. Наберите команду ещё раз."
+REPEATED = "Сеанс уже завершён. Наберите команду ещё раз."
+OUT_OF_SYNC = "Сеанс прерван. Наберите команду ещё раз."
+CANCELLED = "Отменено."
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendDetails:
+    pass
+
+
+Action = Take | SendDetails | None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    reply: Reply
+    state: dict[str, Any] = field(default_factory=dict)
+    """What the next input needs (kept in the session row); empty once the dialogue ends."""
+    action: Action = None
+
+
+# --- money and dates as a small screen shows them ---------------------------------------------
+
+
+def money(minor: int, currency: str = "RUB") -> str:
+    return format_money(minor, currency).replace("\u00a0", " ")
+
+
+def short_money(minor: int, currency: str = "RUB") -> str:
+    """Whole roubles without the kopecks ('300 ₽'), kopecks only when there are some."""
+    text = money(minor, currency)
+    return text.replace(",00 ", " ")
+
+
+def day(date: dt.date) -> str:
+    return f"{date:%d.%m.%Y}"
+
+
+# --- closing screens --------------------------------------------------------------------------
+
+
+def unknown_number(hotline: str) -> Step:
+    return _end(f"Номер не обслуживается. Справки: {hotline}")
+
+
+def closed_sim(hotline: str, statement: Statement | None = None) -> Step:
+    """A closed SIM; when its account still owes (a closed account keeps its debt), how much."""
+    if statement is None or statement.debt_minor <= 0:
+        return _end(f"Номер отключён. Справки: {hotline}")
+    return _end(
+        compose(
+            [
+                ("Номер отключён", 0),
+                (f"Долг по ЛС {statement.account_number}:", 0),
+                (money(statement.debt_minor, statement.currency), 0),
+                (f"Справки {hotline}", 1),
+            ]
+        )
+    )
+
+
+def account_closed(statement: Statement, hotline: str) -> Step:
+    return _end(_account_state("закрыт", statement, hotline))
+
+
+def account_suspended(statement: Statement, hotline: str) -> Step:
+    return _end(_account_state("приостановлен", statement, hotline))
+
+
+def _account_state(word: str, st: Statement, hotline: str) -> str:
+    debt = f"Долг {money(st.debt_minor, st.currency)}" if st.debt_minor > 0 else ""
+    return compose([(f"ЛС {st.account_number} {word}", 0), (debt, 0), (f"Справки {hotline}", 1)])
+
+
+def _end(text: str) -> Step:
+    return Step(Reply(truncate(text), True))
+
+
+# --- *100#: balance or debt -------------------------------------------------------------------
+
+KIND_SHORT = {"mobile": "Моб.", "internet": "Инт.", "tv": "ТВ", "account": "ЛС"}
+
+
+def balance(st: Statement, *, details_by_sms: bool) -> Step:
+    """Balance or debt, the debt by service when on several, the available limit, the number."""
+    cur = st.currency
+    if st.debt_minor > 0:
+        head = f"Долг {money(st.debt_minor, cur)}"
+        overdue = f"Просрочено {money(st.overdue_minor, cur)}" if st.overdue_minor else ""
+    else:
+        head = f"Баланс {money(st.balance_minor, cur)}"
+        overdue = ""
+    promised = ""
+    if st.promised_payment and st.promised_payment.get("status") == "in_force":
+        due = dt.date.fromisoformat(st.promised_payment["due_date"])
+        promised = f"Обещ. платёж до {due:%d.%m}"
+    parts = _by_service(st) if len(st.debt_by_service) > 1 else []
+    text = ""
+    # The debt by service must be on screen: the smallest services give way to "…" (the SMS
+    # has them all) only once every optional line has.
+    for shown in range(len(parts), 0 if parts else -1, -1):
+        by_service = "; ".join(parts[:shown]) + ("; …" if shown < len(parts) else "")
+        text = compose(
+            [
+                (head, 0),
+                (by_service, 0),
+                (overdue, 4),
+                (f"Доступно {money(st.available_minor, cur)}", 0),
+                (promised, 2),
+                (f"ЛС {st.account_number}", 0),
+                ("Детали в SMS" if details_by_sms else "", 3),
+            ]
+        )
+        if not text.endswith(ELLIPSIS):
+            break
+    return Step(Reply(text, True), action=SendDetails() if details_by_sms else None)
+
+
+def _by_service(st: Statement) -> list[str]:
+    seen: dict[str, int] = {}
+    parts = []
+    for line in st.debt_by_service:
+        seen[line.kind] = seen.get(line.kind, 0) + 1
+        name = KIND_SHORT.get(line.kind, line.kind_label)
+        if seen[line.kind] > 1:
+            name += str(seen[line.kind])
+        parts.append(f"{name} {short_money(line.debt_minor, st.currency).removesuffix(' ₽')}")
+    return parts
+
+
+def details_sms(st: Statement) -> str:
+    """The SMS that follows *100#: everything the screen had no room for. Masked number."""
+    cur = st.currency
+    number = mask_account_number(st.account_number)
+    if st.debt_minor <= 0:
+        text = f"ЛС {number}: баланс {money(st.balance_minor, cur)}, долга нет."
+    else:
+        text = f"ЛС {number}: долг {money(st.debt_minor, cur)}"
+        if st.overdue_minor:
+            text += f", просрочено {money(st.overdue_minor, cur)}"
+        if st.next_due_date:
+            text += f", срок оплаты {day(st.next_due_date)}"
+        text += ". " + "; ".join(
+            f"{d.kind_label} {d.label}: {money(d.debt_minor, cur)}"
+            + (f" (просрочено {money(d.overdue_minor, cur)})" if d.overdue_minor else "")
+            for d in st.debt_by_service
+        )
+        text += "."
+    text += f" Доступно {money(st.available_minor, cur)}."
+    promised = st.promised_payment
+    if promised and promised.get("status") == "in_force":
+        due = dt.date.fromisoformat(promised["due_date"])
+        text += (
+            f" Обещанный платёж {money(promised['amount_minor'], cur)} до {day(due)}, "
+            f"к возврату {money(promised['owed_minor'], cur)}."
+        )
+    return text
+
+
+# --- *100*3#: the promised payment ------------------------------------------------------------
+
+
+def promised_in_force(summary: dict[str, Any]) -> Step:
+    cur = summary["currency"]
+    due = dt.date.fromisoformat(summary["due_date"])
+    head = f"Обещанный платёж {money(summary['amount_minor'], cur)} до {day(due)}"
+    owed = f"к возврату {money(summary['owed_minor'], cur)}"
+    fee = summary["fee_minor"]
+    with_fee = f"Плата {money(fee, cur)}, {owed}" if fee else owed.capitalize()
+    return _end(first_fitting(f"{head}\n{with_fee}", f"{head}\n{owed.capitalize()}"))
+
+
+def refusal(reason: str) -> Step:
+    return _end(reason[:1].upper() + reason[1:])
+
+
+def offer_menu(offer: Offer) -> Step:
+    """A menu of amounts; the key of one takes it (the next step)."""
+    cur = offer.currency
+    header = f"Обещанный платёж до {offer.due_date:%d.%m}:"
+    lines = [(header, 0)]
+    shown: list[int] = []
+    for key, line in enumerate(offer.lines, start=1):
+        fee = f"+{short_money(line.fee_minor, cur)}" if line.fee_minor else "без платы"
+        lines.append((f"{key} {short_money(line.amount_minor, cur)}, {fee}", key))
+        shown.append(line.amount_minor)
+    lines.append(("0 Отмена", 0))
+    text = compose(lines)
+    # Only the keys that made it onto the screen can be chosen.
+    visible = [a for key, a in enumerate(shown, start=1) if f"\n{key} " in text]
+    return Step(Reply(text, False), state={"stage": "menu", "amounts": visible})
+
+
+def choose(state: dict[str, Any], key: str) -> Step:
+    """The input after the menu: a listed key takes that amount, 0 cancels, anything else is
+    refused with the way back."""
+    amounts: list[int] = list(state.get("amounts") or [])
+    if state.get("stage") != "menu":
+        return _end(OUT_OF_SYNC)
+    choice = key.strip()
+    if choice == "0":
+        return _end(CANCELLED)
+    if choice.isdecimal() and len(choice) <= 2 and 1 <= int(choice) <= len(amounts):
+        return Step(Reply("", True), action=Take(amounts[int(choice) - 1]))
+    return _end(f"Нет пункта «{choice[:10]}». Наберите команду ещё раз.")
+
+
+def taken(amount_minor: int, fee_minor: int, due: dt.date, currency: str) -> Step:
+    return _end(
+        compose(
+            [
+                (f"Обещанный платёж {money(amount_minor, currency)} подключён", 0),
+                (f"до {day(due)}", 0),
+                (f"Плата {money(fee_minor, currency)}" if fee_minor else "", 1),
+            ]
+        )
+    )
