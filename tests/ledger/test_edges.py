@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from abonent.charges.errors import ChargeFileInvalid
+from abonent.charges.errors import ChargeConflict, ChargeFileInvalid
 from abonent.charges.schemas import NewCharge
 from abonent.charges.service import import_charges
+from abonent.charges.writer import write_batch
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.ledger.allocation import match, open_item
@@ -76,7 +77,10 @@ async def test_reconcile_names_each_kind_of_drift(db: Database, clock) -> None:
         await s.execute(
             update(AccountBalance)
             .where(AccountBalance.account_id == account.id)
-            .values(debt_minor=AccountBalance.debt_minor + 1)
+            .values(
+                debt_minor=AccountBalance.debt_minor + 1,
+                balance_minor=AccountBalance.balance_minor + 2,
+            )
         )
         assert posted.item is not None
         await s.execute(
@@ -86,6 +90,7 @@ async def test_reconcile_names_each_kind_of_drift(db: Database, clock) -> None:
         report = await reconcile(s)
     assert not report.clean
     assert {(d.what, d.stored_minor, d.computed_minor) for d in report.drifts} == {
+        ("balance", -998, -1_000),
         ("debt", 1_001, 400),
         ("open_items", 400, 1_000),
     }
@@ -224,9 +229,39 @@ async def test_a_booking_refuses_bad_method_txn_id_and_amount(db: Database, cloc
         (request(source_txn_id=""), "txn_id_invalid"),
         (request(source_txn_id="t" * 129), "txn_id_invalid"),
         (request(amount_minor=0), "amount_invalid"),
+        (request(currency="USD"), "currency_mismatch"),
     ):
         with pytest.raises(AmountInvalid) as refused:
             await db.run(lambda s, r=bad: book_payment(s, r))
         assert refused.value.code == code
+    async with db.session() as s:
+        assert await snapshot(s) == before
+
+
+async def test_a_batch_refuses_a_conflict_that_appeared_after_the_check(
+    db: Database, clock
+) -> None:
+    # The import checks external ids before its batches; a concurrent import can add one in
+    # between, and the batch, under its locks, refuses it rather than count it as there.
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+    line = ("race-1", account.number, "", "1.00", "usage", "2026-11", "2026-11-01", "", "")
+    await import_charges(db, csv_text([line]), name="race.csv", actor=ACTOR)
+    async with db.session() as s:
+        before = await snapshot(s)
+    with pytest.raises(ChargeConflict) as refused:
+        await db.run(
+            lambda s: write_batch(
+                s,
+                [_charge(account.id, "race-1", 200)],
+                entry_kind="charge",
+                source="race",
+                memo="race",
+                actor=ACTOR,
+                audit_action="charges.import",
+                audit_object="race",
+            )
+        )
+    assert [e.code for e in refused.value.errors] == ["external_id_conflict"]
     async with db.session() as s:
         assert await snapshot(s) == before

@@ -83,8 +83,9 @@ def _collect(
     rows: Iterable[tuple[str | None, int, int | None, int, str, str | None]],
 ) -> None:
     for external_id, account_id, service_id, amount_minor, kind, period in rows:
-        if external_id is not None:
-            found[external_id] = Existing(account_id, service_id, amount_minor, kind, period)
+        # Found by equality with an external id, so never NULL.
+        assert external_id is not None
+        found[external_id] = Existing(account_id, service_id, amount_minor, kind, period)
 
 
 def differences(existing: Existing, charge: NewCharge) -> list[str]:

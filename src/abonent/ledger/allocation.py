@@ -52,9 +52,9 @@ async def allocate(
                 credit = next(credit_iter, None)
         if credit is None:
             break
-    if made:
-        session.add_all(made)
-        await session.flush()
+    # Never empty here: past the shortcut above both sides hold something to match.
+    session.add_all(made)
+    await session.flush()
     return made
 
 
