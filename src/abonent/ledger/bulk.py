@@ -103,7 +103,8 @@ async def post_charges(
     - no external id of ``charges`` is in the ledger yet (the caller reads them under the
       locks and drops or refuses those that are); one that is fails the unique index with
       :class:`IntegrityError`, which the unit of work retries;
-    - every amount is a positive integer of kopecks (else :class:`UnbalancedEntry`, nothing
+    - every amount is an integer of kopecks (the type says so; it is not checked row by row
+      on a path built for 300 000 rows), and positive (else :class:`UnbalancedEntry`, nothing
       written).
 
     Writes, per account of the batch: one ``journal_entries`` row (``entry_kind``, ``source``,
@@ -120,8 +121,8 @@ async def post_charges(
     per_ledger: dict[tuple[int, str], int] = defaultdict(int)
     for c in charges:
         amount = c.amount_minor
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-            raise UnbalancedEntry("amount must be a positive integer of kopecks")
+        if amount <= 0:
+            raise UnbalancedEntry("amount must be a positive number of kopecks")
         per_account[c.account_id] += amount
         per_ledger[(c.account_id, c.ledger)] += amount
     accounts = sorted(per_account)
