@@ -21,7 +21,7 @@ from abonent.ledger.chart import CREDIT, DEBIT, revenue_ledger
 from abonent.ledger.errors import UnbalancedEntry
 from abonent.ledger.reconcile import reconcile
 from abonent.ledger.service import Leg, post_entry
-from abonent.models import AccountBalance, JournalEntry, OpenItem
+from abonent.models import Account, AccountBalance, JournalEntry, OpenItem
 from abonent.payments.errors import AmountInvalid
 from abonent.payments.service import PaymentRequest, book_payment
 from tests.charges.helpers import csv_text, snapshot
@@ -147,6 +147,8 @@ async def test_bulk_posting_refreshes_a_balance_row_the_session_holds(db: Databa
         account, _ = await make_account(s)
     async with db.session(write=True) as s:
         held = await lock_balance(s, account.id)
+        # Other rows the session holds are left as they are.
+        holder = await s.get_one(Account, account.id)
         locked = await lock_accounts(s, [account.id])
         posted = await post_charges(
             s,
@@ -160,6 +162,7 @@ async def test_bulk_posting_refreshes_a_balance_row_the_session_holds(db: Databa
         assert (posted.total_minor, posted.accounts, posted.allocated_minor) == (500, 1, 0)
         # The object loaded before the set-based UPDATE shows what it wrote.
         assert (held.balance_minor, held.debt_minor, held.entries_count) == (-500, 500, 1)
+        assert holder.number == account.number
 
 
 @pytest.mark.postgres_only
