@@ -42,10 +42,10 @@ os.environ.setdefault("ABONENT_ENV", "development")
 from abonent.accounts import service as accounts  # noqa: E402
 from abonent.charges.parser import COLUMNS  # noqa: E402
 from abonent.charges.service import import_charges  # noqa: E402
-from abonent.charges.writer import ITEM_COLUMNS  # noqa: E402
 from abonent.db import migrate  # noqa: E402
 from abonent.db.uow import Database  # noqa: E402
 from abonent.kit.actor import Actor  # noqa: E402
+from abonent.ledger.bulk import ITEM_COLUMNS  # noqa: E402
 from abonent.ledger.reconcile import reconcile  # noqa: E402
 from abonent.models import Account, JournalEntry  # noqa: E402
 from abonent.payments.service import PaymentRequest, book_payment  # noqa: E402

@@ -12,6 +12,7 @@ from abonent.accounts import service as accounts
 from abonent.apikeys import service as apikeys
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
+from abonent.ledger.chart import clearing_ledger, revenue_ledger
 from abonent.ledger.service import Posted, post_charge, post_credit
 from abonent.models import Account, Service
 
@@ -81,7 +82,7 @@ async def charge(
         session,
         account_id=account.id,
         amount_minor=amount_minor,
-        revenue_ledger=f"revenue:{service.kind if service else 'other'}",
+        revenue_ledger=revenue_ledger(service.kind if service else None),
         due_date=due,
         kind=kind,
         service_id=service.id if service else None,
@@ -95,7 +96,7 @@ async def pay(session: AsyncSession, account: Account, amount_minor: int) -> Pos
         session,
         account_id=account.id,
         amount_minor=amount_minor,
-        counter_ledger="clearing:test",
+        counter_ledger=clearing_ledger("test"),
         description="test payment",
     )
 

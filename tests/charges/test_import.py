@@ -88,11 +88,14 @@ async def test_import_writes_items_entries_postings_and_balances(db: Database, c
                 )
             )
         ).all()
+        # Revenue by the kind of the service charged (abonent.ledger.chart), whatever the
+        # charge kind; a charge with no service is other revenue.
         assert [tuple(p) for p in postings] == [
-            (entries[0].id, "revenue:one_off", -50_000),
-            (entries[0].id, "revenue:usage", -13_350),
+            (entries[0].id, "revenue:internet", -50_000),
+            (entries[0].id, "revenue:mobile", -12_345),
+            (entries[0].id, "revenue:other", -1_005),
             (entries[0].id, "subscriber", 63_350),
-            (entries[1].id, "revenue:usage", -30_000),
+            (entries[1].id, "revenue:tv", -30_000),
             (entries[1].id, "subscriber", 30_000),
         ]
         balances = (

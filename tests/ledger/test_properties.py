@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from abonent.db.uow import Database
+from abonent.ledger.chart import SUBSCRIBER_LEDGER
 from abonent.ledger.errors import AlreadyReversed
 from abonent.ledger.reconcile import reconcile
 from abonent.ledger.service import reverse_entry
 from abonent.models import AccountBalance, Allocation, OpenItem, Posting
-from abonent.models.ledger import SUBSCRIBER_LEDGER
 from abonent.statement.service import statement_for
 from tests.conftest import PG_URL
 from tests.factories import charge, make_account, pay

@@ -32,9 +32,9 @@ from abonent.kit.numbers import (
     validate_account_number,
 )
 from abonent.kit.pii import PiiCipher, mask_passport, normalize_passport
+from abonent.ledger.balances import open_balance
 from abonent.models import (
     Account,
-    AccountBalance,
     Contract,
     Customer,
     Service,
@@ -244,15 +244,7 @@ async def open_account(
     )
     session.add(account)
     await session.flush()
-    session.add(
-        AccountBalance(
-            account_id=account.id,
-            balance_minor=0,
-            debt_minor=0,
-            entries_count=0,
-            updated_at=now,
-        )
-    )
+    open_balance(session, account.id, at=now)
     record(
         session,
         actor,

@@ -32,6 +32,7 @@ from abonent.db.uow import Database
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
+from abonent.ledger.chart import FEE, revenue_ledger
 from abonent.models import Service, Tariff
 
 DEFAULT_BATCH_SIZE = 20_000
@@ -118,7 +119,7 @@ async def run_fees(
             batch = await write_batch(
                 session,
                 [c for c, _ in charges],
-                entry_kind="fee",
+                entry_kind=FEE,
                 source=f"fee:{period.text}",
                 memo=f"Monthly fees {period.text}",
                 actor=actor,
@@ -186,8 +187,8 @@ async def _page(
                     account_id,
                     service_id,
                     amount,
-                    "fee",
-                    f"revenue:{kind}",
+                    FEE,
+                    revenue_ledger(kind),
                     period.text,
                     first,
                     nominal_due if first <= nominal_due else first + default_due,

@@ -36,6 +36,7 @@ from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
 from abonent.kit.numbers import normalize_msisdn
+from abonent.ledger.chart import CHARGE, revenue_ledger
 from abonent.models import Account, Service
 
 DEFAULT_BATCH_SIZE = 50_000
@@ -46,11 +47,6 @@ _PHONE_LIKE = re.compile(r"^\+?[\d\s()\-]{10,24}$")
 _IN_CHUNK = 1_000
 
 _DEFAULT_DESCRIPTION = {"usage": "Услуги связи за {period}", "one_off": "Разовое начисление"}
-
-
-def revenue_ledger(kind: str) -> str:
-    """The revenue ledger an imported charge credits: one per charge kind."""
-    return f"revenue:{kind}"
 
 
 @dataclass(slots=True)
@@ -117,7 +113,7 @@ async def import_charges(
             return await write_batch(
                 session,
                 batch,
-                entry_kind="charge",
+                entry_kind=CHARGE,
                 source=f"charges:{parsed.sha256[:16]}:{n}",
                 memo=f"Charges from {name} (batch {n} of {len(batches)})",
                 actor=actor,
@@ -145,8 +141,10 @@ async def check_against_ledger(
     services = _ServiceIndex(await _services(session, sorted(set(accounts.values()))))
     unresolved: list[tuple[ParsedCharge, int]] = []
     due_after = dt.timedelta(days=default_due_days)
-    # Values repeated on many lines, worked out once.
-    ledgers = {kind: revenue_ledger(kind) for kind in _DEFAULT_DESCRIPTION}
+    # Values repeated on many lines, worked out once. Revenue is keyed by service kind (see
+    # abonent.ledger.chart), a charge on the account itself with no service as other revenue.
+    ledgers = {sid: revenue_ledger(kind) for sid, kind in services.kind_of.items()}
+    other_revenue = revenue_ledger(None)
     descriptions: dict[tuple[str, str], str] = {}
     dues: dict[dt.date, dt.date] = {}
     charges = plan.charges
@@ -187,7 +185,7 @@ async def check_against_ledger(
                 service_id,
                 r.amount_minor,
                 r.kind,
-                ledgers[r.kind],
+                other_revenue if service_id is None else ledgers[service_id],
                 r.period,
                 r.charged_on,
                 due,
@@ -224,7 +222,7 @@ async def _accounts(session: AsyncSession, numbers: Sequence[str]) -> dict[str, 
     return found
 
 
-_ServiceRow = tuple[int, int, str | None, str | None, str | None]
+_ServiceRow = tuple[int, int, str, str | None, str | None, str | None]
 
 
 async def _services(session: AsyncSession, account_ids: Sequence[int]) -> list[_ServiceRow]:
@@ -232,10 +230,15 @@ async def _services(session: AsyncSession, account_ids: Sequence[int]) -> list[_
     for part in chunks(account_ids, _IN_CHUNK):
         rows = await session.execute(
             select(
-                Service.id, Service.account_id, Service.msisdn, Service.login, Service.smart_card
+                Service.id,
+                Service.account_id,
+                Service.kind,
+                Service.msisdn,
+                Service.login,
+                Service.smart_card,
             ).where(Service.account_id.in_(part))
         )
-        found += [(a, b, c, d, e) for a, b, c, d, e in rows]
+        found += [(a, b, c, d, e, f) for a, b, c, d, e, f in rows]
     return found
 
 
@@ -248,7 +251,9 @@ class _ServiceIndex:
 
     def __init__(self, rows: Iterable[_ServiceRow]) -> None:
         self.by_key: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-        for service_id, account_id, msisdn, login, card in rows:
+        self.kind_of: dict[int, str] = {}
+        for service_id, account_id, kind, msisdn, login, card in rows:
+            self.kind_of[service_id] = kind
             for what, value in (("msisdn", msisdn), ("login", login), ("card", card)):
                 if value:
                     self.by_key[(account_id, what, value)].append(service_id)

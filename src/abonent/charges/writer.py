@@ -1,56 +1,31 @@
-"""Writing many charges at once: one unit of work per batch, set-based, on both databases.
+"""Writing many charges at once: the import's own rules around the ledger's bulk path.
 
-A batch locks the balance rows of its accounts (ascending account id, so two batches, or a batch
-and a payment, queue instead of deadlocking), drops the charges whose external id is already in
-the ledger, and then writes, per account, one journal entry whose postings are aggregated per
-revenue ledger, one debit open item per charge (PostgreSQL: ``COPY``; SQLite: ``executemany``),
-and the balance row. Accounts holding prepaid money then run the ledger's own allocation.
+A batch locks the balance rows of its accounts (:func:`abonent.ledger.balances.lock_accounts`),
+drops the charges whose external id is already in the ledger (refusing those that differ from
+what was imported under it), hands the rest to :func:`abonent.ledger.bulk.post_charges`, and
+records the audit event. One unit of work per batch.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, Table, bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.audit.service import record
 from abonent.charges.errors import ChargeConflict
 from abonent.charges.schemas import BatchResult, NewCharge, RowError
-from abonent.config import get_settings
-from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.money import format_plain
-from abonent.ledger.service import CREDIT, DEBIT, allocate
-from abonent.models import AccountBalance, JournalEntry, OpenItem, Posting
-from abonent.models.ledger import SUBSCRIBER_LEDGER, still_open
+from abonent.ledger.balances import lock_accounts
+from abonent.ledger.bulk import post_charges
+from abonent.models import OpenItem
 
-ITEM_COLUMNS = (
-    "account_id",
-    "service_id",
-    "entry_id",
-    "side",
-    "kind",
-    "amount_minor",
-    "remaining_minor",
-    "currency",
-    "period",
-    "description",
-    "external_id",
-    "charged_on",
-    "due_date",
-    "disputed",
-    "created_at",
-)
-_IN_CHUNK = 1_000
 _PG_ARRAY_CHUNK = 50_000
 _SQLITE_IN_CHUNK = 5_000
-_SQLITE_CACHE_KIB = -65_536  # negative: KiB, i.e. 64 MiB
 
 
 class Existing(NamedTuple):
@@ -108,8 +83,9 @@ def _collect(
     rows: Iterable[tuple[str | None, int, int | None, int, str, str | None]],
 ) -> None:
     for external_id, account_id, service_id, amount_minor, kind, period in rows:
-        if external_id is not None:
-            found[external_id] = Existing(account_id, service_id, amount_minor, kind, period)
+        # Found by equality with an external id, so never NULL.
+        assert external_id is not None
+        found[external_id] = Existing(account_id, service_id, amount_minor, kind, period)
 
 
 def differences(existing: Existing, charge: NewCharge) -> list[str]:
@@ -138,35 +114,6 @@ def conflict_error(charge: NewCharge, diff: list[str]) -> RowError:
     )
 
 
-async def lock_accounts(session: AsyncSession, account_ids: Sequence[int]) -> None:
-    """Lock the balance rows in ascending account id (SQLite: the unit already holds the lock)."""
-    now = clock.now()
-    for part in chunks(sorted(account_ids), _IN_CHUNK):
-        locked = set(
-            (
-                await session.scalars(
-                    select(AccountBalance.account_id)
-                    .where(AccountBalance.account_id.in_(part))
-                    .order_by(AccountBalance.account_id)
-                    .with_for_update()
-                )
-            ).all()
-        )
-        for account_id in part:
-            if account_id not in locked:
-                # Every account gets its row when opened; this only heals older data.
-                session.add(
-                    AccountBalance(
-                        account_id=account_id,
-                        balance_minor=0,
-                        debt_minor=0,
-                        entries_count=0,
-                        updated_at=now,
-                    )
-                )
-        await session.flush()
-
-
 async def write_batch(
     session: AsyncSession,
     charges: Sequence[NewCharge],
@@ -188,7 +135,7 @@ async def write_batch(
     result = BatchResult()
     if not charges:
         return result
-    await lock_accounts(session, sorted({c.account_id for c in charges}))
+    locked = await lock_accounts(session, [c.account_id for c in charges])
     # Under the locks, a concurrent import of the same file has either committed (and is
     # seen here) or waits for us.
     existing = await existing_items(session, [c.external_id for c in charges])
@@ -205,83 +152,13 @@ async def write_batch(
         charges = [c for c in charges if c.external_id not in existing]
     if not charges:
         return result
-
-    settings = get_settings()
-    now, today = clock.now(), clock.today(settings.timezone)
-    per_account: dict[int, int] = defaultdict(int)
-    per_ledger: dict[tuple[int, str], int] = defaultdict(int)
-    for c in charges:
-        per_account[c.account_id] += c.amount_minor
-        per_ledger[(c.account_id, c.ledger)] += c.amount_minor
-    accounts = sorted(per_account)
-
-    inserted = await session.execute(
-        # Each row says whose entry it is: no need to pay for returning them in order (which
-        # SQLite could only do one INSERT at a time).
-        insert(JournalEntry).returning(JournalEntry.id, JournalEntry.account_id),
-        [
-            {
-                "account_id": account_id,
-                "kind": entry_kind,
-                "memo": memo[:255],
-                "source": source[:128],
-                "actor": actor.name[:128],
-                "business_date": today,
-                "created_at": now,
-            }
-            for account_id in accounts
-        ],
+    posted = await post_charges(
+        session, locked, charges, entry_kind=entry_kind, source=source, memo=memo, actor=actor.name
     )
-    entry_of = {account_id: entry_id for entry_id, account_id in inserted}
-
-    if is_postgres(session):
-        await _copy_items(session, charges, entry_of, settings.currency, now)
-    else:
-        await _insert_items_sqlite(session, charges, entry_of, settings.currency, now)
-
-    legs: list[dict[str, Any]] = []
-    for account_id in accounts:
-        entry_id = entry_of[account_id]
-        legs.append(
-            {
-                "entry_id": entry_id,
-                "account_id": account_id,
-                "ledger": SUBSCRIBER_LEDGER,
-                "amount_minor": per_account[account_id],
-                "currency": settings.currency,
-            }
-        )
-    for (account_id, ledger), amount in sorted(per_ledger.items()):
-        legs.append(
-            {
-                "entry_id": entry_of[account_id],
-                "account_id": account_id,
-                "ledger": ledger,
-                "amount_minor": -amount,
-                "currency": settings.currency,
-            }
-        )
-    await session.execute(insert(Posting), legs)
-
-    balances = cast(Table, AccountBalance.__table__)
-    await session.execute(
-        update(balances)
-        .where(balances.c.account_id == bindparam("b_account"))
-        .values(
-            # The subscriber is debited: what they see falls, what they owe rises.
-            balance_minor=balances.c.balance_minor - bindparam("b_total"),
-            debt_minor=balances.c.debt_minor + bindparam("b_total"),
-            entries_count=balances.c.entries_count + 1,
-            updated_at=bindparam("b_now", type_=AccountBalance.updated_at.type),
-        ),
-        [{"b_account": a, "b_total": per_account[a], "b_now": now} for a in accounts],
-    )
-    await _refresh_loaded_balances(session, set(accounts))
-
     result.imported = len(charges)
-    result.total_minor = sum(per_account.values())
-    result.accounts = len(accounts)
-    result.allocated_minor = await _allocate_prepaid(session, accounts, entry_of)
+    result.total_minor = posted.total_minor
+    result.accounts = posted.accounts
+    result.allocated_minor = posted.allocated_minor
     record(
         session,
         actor,
@@ -297,151 +174,3 @@ async def write_batch(
     )
     await session.flush()
     return result
-
-
-async def _copy_items(
-    session: AsyncSession,
-    charges: Sequence[NewCharge],
-    entry_of: dict[int, int],
-    currency: str,
-    now: dt.datetime,
-) -> None:
-    """COPY the open items straight into the table, inside the unit of work's transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    records = [
-        (
-            c.account_id,
-            c.service_id,
-            entry_of[c.account_id],
-            DEBIT,
-            c.kind,
-            c.amount_minor,
-            c.amount_minor,
-            currency,
-            c.period,
-            c.description,
-            c.external_id,
-            c.charged_on,
-            c.due_date,
-            False,
-            now,
-        )
-        for c in charges
-    ]
-    try:
-        await driver.copy_records_to_table("open_items", records=records, columns=ITEM_COLUMNS)
-    except Exception as exc:
-        # The driver's own error: give it the shape the unit of work knows how to retry (a
-        # concurrent import of the same external id surfaces here as a unique violation).
-        state = str(getattr(exc, "sqlstate", "") or "")
-        if not state:
-            raise
-        kind = IntegrityError if state.startswith("23") else DBAPIError
-        raise kind("COPY open_items", None, exc) from exc
-
-
-async def _insert_items_sqlite(
-    session: AsyncSession,
-    charges: Sequence[NewCharge],
-    entry_of: dict[int, int],
-    currency: str,
-    now: dt.datetime,
-) -> None:
-    connection = await session.connection()
-    dialect = connection.dialect
-    table = OpenItem.__table__
-    as_datetime = table.c.created_at.type.bind_processor(dialect)
-    as_date = table.c.due_date.type.bind_processor(dialect)
-    created = as_datetime(now) if as_datetime else now
-    dates: dict[dt.date, Any] = {}
-
-    def day(value: dt.date) -> Any:
-        stored = dates.get(value)
-        if stored is None:
-            stored = dates[value] = as_date(value) if as_date else value
-        return stored
-
-    rows = [
-        (
-            c.account_id,
-            c.service_id,
-            entry_of[c.account_id],
-            DEBIT,
-            c.kind,
-            c.amount_minor,
-            c.amount_minor,
-            currency,
-            c.period,
-            c.description,
-            c.external_id,
-            day(c.charged_on),
-            day(c.due_date),
-            0,
-            created,
-        )
-        for c in charges
-    ]
-    # Built from the constant column list above, never from input.
-    sql = (
-        f"INSERT INTO open_items ({', '.join(ITEM_COLUMNS)}) "  # noqa: S608
-        f"VALUES ({', '.join('?' for _ in ITEM_COLUMNS)})"
-    )
-    # SQLite's default page cache (2 MB) turns every insert into the open-item indexes into a
-    # page miss once the table outgrows it; a larger cache for the length of the insert keeps
-    # the rate from halving as the ledger grows.
-    previous = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar()
-    await connection.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_CACHE_KIB}")
-    try:
-        await connection.exec_driver_sql(sql, rows)
-    finally:
-        await connection.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
-
-
-async def _refresh_loaded_balances(session: AsyncSession, accounts: set[int]) -> None:
-    """Balance rows this session already holds were changed behind the ORM's back."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, AccountBalance) and obj.account_id in accounts:
-            await session.refresh(obj)
-
-
-async def _allocate_prepaid(
-    session: AsyncSession, accounts: Sequence[int], entry_of: dict[int, int]
-) -> int:
-    """Let money already on the account clear the new charges, oldest due date first."""
-    prepaid: list[int] = []
-    for part in chunks(accounts, _IN_CHUNK):
-        prepaid += (
-            await session.scalars(
-                select(OpenItem.account_id)
-                .where(
-                    OpenItem.account_id.in_(part),
-                    OpenItem.side == CREDIT,
-                    still_open(),
-                )
-                .distinct()
-            )
-        ).all()
-    allocated = 0
-    for part in chunks(sorted(prepaid), _IN_CHUNK):
-        # The batch holds these rows locked already: read them (fresh) and their new entries in
-        # two queries rather than two per account.
-        balances = {
-            b.account_id: b
-            for b in await session.scalars(
-                select(AccountBalance)
-                .where(AccountBalance.account_id.in_(part))
-                .execution_options(populate_existing=True)
-            )
-        }
-        entries = {
-            e.account_id: e
-            for e in await session.scalars(
-                select(JournalEntry).where(JournalEntry.id.in_([entry_of[a] for a in part]))
-            )
-        }
-        for account_id in part:
-            made = await allocate(session, balances[account_id], entries[account_id])
-            allocated += sum(a.amount_minor for a in made)
-    return allocated

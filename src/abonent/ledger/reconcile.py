@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.ledger.service import DEBIT
+from abonent.ledger.chart import DEBIT, SUBSCRIBER_LEDGER
 from abonent.models import Account, AccountBalance, JournalEntry, OpenItem, Posting
-from abonent.models.ledger import SUBSCRIBER_LEDGER
 
 
 @dataclass(frozen=True, slots=True)

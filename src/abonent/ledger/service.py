@@ -1,9 +1,12 @@
-"""The double-entry ledger and open-item allocation.
+"""The double-entry ledger: entries, charges, credits and reversals, one account at a time.
 
-Every money movement goes through :func:`post_entry`: it locks the account's balance row, writes
-an entry whose postings sum to zero, and moves the balance in the same transaction. Charges
-become debit open items, payments and credits become credit open items, and :func:`allocate`
-matches them oldest due date first. Nothing here commits: the caller's unit of work does.
+Every money movement of one account goes through :func:`post_entry`: it locks the account's
+balance row, writes an entry whose postings sum to zero, and moves the balance in the same
+transaction. Charges become debit open items, payments and credits become credit open items,
+and :mod:`abonent.ledger.allocation` matches them oldest due date first. Many charges at once
+go through :mod:`abonent.ledger.bulk`, under the same rules. The ledgers and kinds are those of
+:mod:`abonent.ledger.chart`; the currency is always the account's. Nothing here commits: the
+caller's unit of work does.
 """
 
 from __future__ import annotations
@@ -15,13 +18,38 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.config import get_settings
 from abonent.kit import clock
+from abonent.ledger.allocation import allocate, match, open_item, unallocate
+from abonent.ledger.balances import account_currency, lock_balance
+from abonent.ledger.chart import (
+    CHARGE,
+    CREDIT,
+    DEBIT,
+    FEE,
+    ITEM_ONE_OFF,
+    ITEM_PAYMENT,
+    ITEM_REVERSAL,
+    PAYMENT,
+    REVERSAL,
+    SUBSCRIBER_LEDGER,
+)
 from abonent.ledger.errors import AlreadyReversed, EntryNotFound, NotReversible, UnbalancedEntry
 from abonent.models import AccountBalance, Allocation, JournalEntry, OpenItem, Posting
-from abonent.models.ledger import SUBSCRIBER_LEDGER, still_open
 
-DEBIT = "debit"
-CREDIT = "credit"
+# Re-exported: the services import the ledger's vocabulary from here.
+__all__ = [
+    "CREDIT",
+    "DEBIT",
+    "Leg",
+    "Posted",
+    "allocate",
+    "lock_balance",
+    "post_charge",
+    "post_credit",
+    "post_entry",
+    "reverse_entry",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,31 +69,6 @@ class Posted:
     allocations: list[Allocation] = field(default_factory=list)
 
 
-async def lock_balance(session: AsyncSession, account_id: int) -> AccountBalance:
-    """Lock the account for a money operation and return its current balance row.
-
-    PostgreSQL: ``SELECT … FOR UPDATE`` on the balance row serialises writers of one account.
-    SQLite: the unit of work began with ``BEGIN IMMEDIATE``, so it is already the only writer.
-    """
-    row = await session.scalar(
-        select(AccountBalance)
-        .where(AccountBalance.account_id == account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        row = AccountBalance(
-            account_id=account_id,
-            balance_minor=0,
-            debt_minor=0,
-            entries_count=0,
-            updated_at=clock.now(),
-        )
-        session.add(row)
-        await session.flush()
-    return row
-
-
 async def post_entry(
     session: AsyncSession,
     *,
@@ -76,12 +79,17 @@ async def post_entry(
     memo: str = "",
     source: str | None = None,
     actor: str = "system",
-    currency: str = "RUB",
     reverses_entry_id: int | None = None,
     locked: AccountBalance | None = None,
 ) -> tuple[JournalEntry, AccountBalance]:
-    """Write one balanced entry and move the balance. ``locked``: the caller already holds the
-    account's balance row (from :func:`lock_balance` in this unit of work); saves a round trip."""
+    """Write one balanced entry and move the balance; return both.
+
+    Writes one ``journal_entries`` row and one ``postings`` row per leg, in the account's
+    currency, and moves the balance row's ``balance_minor`` by the subscriber legs. Open items
+    are the caller's (:func:`post_charge`, :func:`post_credit`, :func:`reverse_entry`).
+    ``locked``: the caller already holds the account's balance row (from :func:`lock_balance`
+    in this unit of work); saves a round trip. Raises :class:`UnbalancedEntry`, having written
+    nothing, unless there are two or more legs of non-zero integers summing to zero."""
     if len(legs) < 2:
         raise UnbalancedEntry("an entry needs at least two postings")
     for leg in legs:
@@ -94,6 +102,7 @@ async def post_entry(
     if locked is not None and locked.account_id != account_id:
         raise AssertionError("the locked balance belongs to another account")
     balance = locked if locked is not None else await lock_balance(session, account_id)
+    currency = await account_currency(session, account_id)
     now = clock.now()
     entry = JournalEntry(
         account_id=account_id,
@@ -133,7 +142,7 @@ async def post_charge(
     amount_minor: int,
     revenue_ledger: str,
     due_date: dt.date,
-    kind: str = "one_off",
+    kind: str = ITEM_ONE_OFF,
     service_id: int | None = None,
     period: str | None = None,
     description: str = "",
@@ -141,23 +150,24 @@ async def post_charge(
     charged_on: dt.date | None = None,
     actor: str = "system",
     source: str | None = None,
-    currency: str = "RUB",
 ) -> Posted:
-    """Debit the subscriber: a new open item that payments and prepaid money will clear."""
+    """Debit the subscriber: a new debit open item that payments and prepaid money will clear.
+
+    A FEE entry when ``kind`` is the fee item kind, a CHARGE entry otherwise; the debt rises by
+    ``amount_minor`` and money already on the account is allocated to it at once."""
     _positive(amount_minor)
     today = clock.today()
     entry, balance = await post_entry(
         session,
         account_id=account_id,
-        kind="fee" if kind == "fee" else "charge",
+        kind=FEE if kind == FEE else CHARGE,
         legs=[Leg(SUBSCRIBER_LEDGER, amount_minor), Leg(revenue_ledger, -amount_minor)],
         business_date=charged_on or today,
         memo=description,
         source=source,
         actor=actor,
-        currency=currency,
     )
-    item = _open_item(
+    item = open_item(
         entry,
         DEBIT,
         kind,
@@ -168,7 +178,7 @@ async def post_charge(
         description=description,
         external_id=external_id,
         charged_on=charged_on,
-        currency=currency,
+        currency=await account_currency(session, account_id),
     )
     session.add(item)
     balance.debt_minor += amount_minor
@@ -183,16 +193,16 @@ async def post_credit(
     account_id: int,
     amount_minor: int,
     counter_ledger: str,
-    kind: str = "payment",
-    entry_kind: str = "payment",
+    kind: str = ITEM_PAYMENT,
+    entry_kind: str = PAYMENT,
     description: str = "",
     actor: str = "system",
     source: str | None = None,
     business_date: dt.date | None = None,
-    currency: str = "RUB",
     locked: AccountBalance | None = None,
 ) -> Posted:
-    """Credit the subscriber (a payment, a goodwill credit): allocated to the oldest debt."""
+    """Credit the subscriber (a payment, a goodwill credit): a credit open item, allocated to
+    the oldest debt at once. ``counter_ledger``: usually :func:`chart.clearing_ledger`."""
     _positive(amount_minor)
     today = business_date or clock.today()
     entry, balance = await post_entry(
@@ -204,10 +214,10 @@ async def post_credit(
         memo=description,
         source=source,
         actor=actor,
-        currency=currency,
         locked=locked,
     )
-    item = _open_item(
+    currency = await account_currency(session, account_id)
+    item = open_item(
         entry, CREDIT, kind, amount_minor, today, description=description, currency=currency
     )
     session.add(item)
@@ -221,7 +231,8 @@ async def reverse_entry(session: AsyncSession, entry_id: int, *, reason: str, ac
 
     A reversed charge gives back the payments that had cleared it (they become prepaid money
     and go on to clear other debt); a reversed payment re-opens the charges it had paid, with
-    their services and due dates, so the debt by service is what it was before.
+    their services and due dates, so the debt by service is what it was before. The mirror's
+    postings and items are in the account's currency, whatever the reversed rows say.
     """
     original = await session.get(JournalEntry, entry_id)
     if original is None:
@@ -241,7 +252,7 @@ async def reverse_entry(session: AsyncSession, entry_id: int, *, reason: str, ac
     entry, balance = await post_entry(
         session,
         account_id=original.account_id,
-        kind="reversal",
+        kind=REVERSAL,
         legs=legs,
         business_date=clock.today(),
         memo=f"Reversal of #{entry_id}: {reason}"[:255],
@@ -255,118 +266,33 @@ async def reverse_entry(session: AsyncSession, entry_id: int, *, reason: str, ac
             select(OpenItem).where(OpenItem.entry_id == entry_id).order_by(OpenItem.id)
         )
     )
+    currency = await account_currency(session, original.account_id)
     mirror: OpenItem | None = None
     for item in items:
-        made += await _unallocate(session, balance, item, entry)
+        made += await unallocate(session, balance, item, entry)
         side = CREDIT if item.side == DEBIT else DEBIT
-        mirror = _open_item(
+        mirror = open_item(
             entry,
             side,
-            "reversal",
+            ITEM_REVERSAL,
             item.amount_minor,
             clock.today(),
             service_id=item.service_id,
             period=item.period,
             description=f"Reversal: {item.description}"[:255],
-            currency=item.currency,
+            currency=currency,
         )
         session.add(mirror)
         if side == DEBIT:
             balance.debt_minor += mirror.amount_minor
         await session.flush()
         debit, credit = (item, mirror) if item.side == DEBIT else (mirror, item)
-        allocation = _match(balance, debit, credit, item.amount_minor, entry)
+        allocation = match(balance, debit, credit, item.amount_minor, entry)
         session.add(allocation)
         made.append(allocation)
     await session.flush()
     made += await allocate(session, balance, entry)
     return Posted(entry, mirror, made)
-
-
-async def allocate(
-    session: AsyncSession, balance: AccountBalance, entry: JournalEntry
-) -> list[Allocation]:
-    """Match open credits against open debits, oldest due date first.
-
-    Disputed charges come last: money is not spent on a charge the subscriber contests while
-    undisputed debt is waiting.
-    """
-    # Debits minus credits still open equal minus the balance, so the open credit is
-    # debt + balance: when either side is empty there is nothing to match and no need to look.
-    if balance.debt_minor <= 0 or balance.debt_minor + balance.balance_minor <= 0:
-        return []
-    # One read for both sides; credits are never disputed, so one order serves both.
-    items = (
-        await session.scalars(
-            select(OpenItem)
-            .where(OpenItem.account_id == balance.account_id, still_open())
-            .order_by(OpenItem.disputed, OpenItem.due_date, OpenItem.id)
-        )
-    ).all()
-    credits = [item for item in items if item.side == CREDIT]
-    debits = [item for item in items if item.side == DEBIT]
-    made: list[Allocation] = []
-    credit_iter = iter(credits)
-    credit = next(credit_iter, None)
-    for debit in debits:
-        while credit is not None and debit.remaining_minor > 0:
-            amount = min(debit.remaining_minor, credit.remaining_minor)
-            made.append(_match(balance, debit, credit, amount, entry))
-            if credit.remaining_minor == 0:
-                credit = next(credit_iter, None)
-        if credit is None:
-            break
-    if made:
-        session.add_all(made)
-        await session.flush()
-    return made
-
-
-async def _unallocate(
-    session: AsyncSession, balance: AccountBalance, item: OpenItem, entry: JournalEntry
-) -> list[Allocation]:
-    """Re-open everything ``item`` had been matched with, by negative allocations."""
-    column = Allocation.debit_item_id if item.side == DEBIT else Allocation.credit_item_id
-    rows = list(await session.scalars(select(Allocation).where(column == item.id)))
-    net: dict[tuple[int, int], int] = {}
-    for row in rows:
-        pair = (row.debit_item_id, row.credit_item_id)
-        net[pair] = net.get(pair, 0) + row.amount_minor
-    made = []
-    for (debit_id, credit_id), amount in net.items():
-        if amount == 0:
-            continue
-        debit = await session.get(OpenItem, debit_id)
-        credit = await session.get(OpenItem, credit_id)
-        assert debit is not None and credit is not None
-        made.append(_match(balance, debit, credit, -amount, entry))
-    session.add_all(made)
-    await session.flush()
-    return made
-
-
-def _match(
-    balance: AccountBalance, debit: OpenItem, credit: OpenItem, amount: int, entry: JournalEntry
-) -> Allocation:
-    """Record an allocation of ``amount`` (negative re-opens) and move both items and the debt."""
-    if amount > 0 and (amount > debit.remaining_minor or amount > credit.remaining_minor):
-        raise AssertionError("allocation beyond what remains")
-    now = clock.now()
-    for item in (debit, credit):
-        item.remaining_minor -= amount
-        if not 0 <= item.remaining_minor <= item.amount_minor:
-            raise AssertionError(f"open item {item.id} out of bounds")
-        item.cleared_at = now if item.remaining_minor == 0 else None
-    balance.debt_minor -= amount
-    allocation = Allocation(
-        account_id=balance.account_id,
-        debit_item_id=debit.id,
-        credit_item_id=credit.id,
-        amount_minor=amount,
-        entry_id=entry.id,
-        created_at=now,
-    )
-    return allocation
 
 
 def _open_item(
@@ -376,29 +302,22 @@ def _open_item(
     amount_minor: int,
     due_date: dt.date,
     *,
+    currency: str | None = None,
     service_id: int | None = None,
     period: str | None = None,
-    description: str = "",
-    external_id: str | None = None,
-    charged_on: dt.date | None = None,
-    currency: str = "RUB",
 ) -> OpenItem:
-    return OpenItem(
-        account_id=entry.account_id,
+    """An open item built by hand, for tests that lay out data the services would not write
+    (the ledger's own writes call :func:`abonent.ledger.allocation.open_item` with the
+    account's currency). ``currency``: the operator's house currency unless given."""
+    return open_item(
+        entry,
+        side,
+        kind,
+        amount_minor,
+        due_date,
+        currency=currency or get_settings().currency,
         service_id=service_id,
-        entry_id=entry.id,
-        side=side,
-        kind=kind,
-        amount_minor=amount_minor,
-        remaining_minor=amount_minor,
-        currency=currency,
         period=period,
-        description=description[:255],
-        external_id=external_id,
-        charged_on=charged_on,
-        due_date=due_date,
-        disputed=False,
-        created_at=clock.now(),
     )
 
 

@@ -9,11 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from abonent.models.base import Base, BigId, UTCDateTime
 
-# The subscriber's side of every entry. Debit (+) is what the subscriber owes the operator,
-# credit (-) is money the operator owes back (prepaid). Balance as the subscriber sees it is
-# therefore minus the sum of these postings.
-SUBSCRIBER_LEDGER = "subscriber"
-
 
 class JournalEntry(Base):
     """One business event. Never updated or deleted; corrected by a reversing entry."""
@@ -23,7 +18,7 @@ class JournalEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     kind: Mapped[str] = mapped_column(String(32))
-    """'charge', 'fee', 'payment', 'reversal', 'adjustment', 'writeoff', 'promised'."""
+    """An entry kind of :mod:`abonent.ledger.chart`: 'charge', 'fee', 'payment', 'reversal'."""
     memo: Mapped[str] = mapped_column(String(255), default="")
     reverses_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("journal_entries.id"), unique=True
@@ -46,7 +41,8 @@ class Posting(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     """The subscriber account the entry belongs to (every leg carries it: data shards by it)."""
     ledger: Mapped[str] = mapped_column(String(64))
-    """Chart-of-accounts code: 'subscriber', 'revenue:mobile', 'clearing:agent:SBER', …"""
+    """Chart-of-accounts code (:mod:`abonent.ledger.chart`): 'subscriber', 'revenue:mobile',
+    'clearing:osmp:SBER', …"""
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     """Kopecks, signed: debit positive, credit negative."""
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
@@ -69,7 +65,7 @@ class OpenItem(Base):
     side: Mapped[str] = mapped_column(String(6))
     """'debit' (owed by the subscriber) or 'credit' (money to allocate)."""
     kind: Mapped[str] = mapped_column(String(32))
-    """'usage', 'one_off', 'fee', 'payment', 'reversal', 'adjustment', …"""
+    """An item kind of :mod:`abonent.ledger.chart`: 'usage', 'one_off', 'fee', 'payment', …"""
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     """Kopecks, > 0: the original amount of the item."""
     remaining_minor: Mapped[int] = mapped_column(BigInteger)

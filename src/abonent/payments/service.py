@@ -28,6 +28,7 @@ from abonent.kit import clock, metrics
 from abonent.kit.actor import Actor
 from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
+from abonent.ledger.chart import clearing_ledger
 from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_entry
 from abonent.models import Account, AccountBalance, Customer, OpenItem, Payment, Service
 from abonent.outbox import service as outbox
@@ -126,11 +127,10 @@ async def book_payment(session: AsyncSession, request: PaymentRequest) -> Booked
         session,
         account_id=account.id,
         amount_minor=request.amount_minor,
-        counter_ledger=f"clearing:{request.source}",
+        counter_ledger=clearing_ledger(request.source),
         description=_memo(request),
         actor=request.actor.name,
         source=f"{request.source}:{request.source_txn_id}"[:128],
-        currency=request.currency,
         locked=balance,
     )
     payment = _booked_payment(request, print_, entry_id=posted.entry.id, now=now)

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.ledger.service import DEBIT
+from abonent.ledger import chart
+from abonent.ledger.chart import DEBIT
 from abonent.models import JournalEntry, OpenItem, PromisedPayment
 from abonent.statement import repository as statement_reads
 
 # Open items the promised payment itself creates: not "charges" for the history average.
-REPAYMENT_KIND = "promised_repayment"
-FEE_KIND = "promised_fee"
+REPAYMENT_KIND = chart.ITEM_PROMISED_REPAYMENT
+FEE_KIND = chart.ITEM_PROMISED_FEE
 SOURCE_PREFIX = "promised:"
 
 
@@ -50,7 +51,7 @@ async def charges_between(
         .where(
             OpenItem.account_id == account_id,
             OpenItem.side == DEBIT,
-            OpenItem.kind.not_in((REPAYMENT_KIND, FEE_KIND, "reversal")),
+            OpenItem.kind.not_in((REPAYMENT_KIND, FEE_KIND, chart.ITEM_REVERSAL)),
             JournalEntry.kind.in_(("charge", "fee")),
             JournalEntry.business_date >= first,
             JournalEntry.business_date <= last,

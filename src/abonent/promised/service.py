@@ -21,6 +21,7 @@ from abonent.config import PromisedPaymentSettings, get_settings
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.numbers import mask_account_number
+from abonent.ledger import chart
 from abonent.ledger.service import lock_balance, post_charge, post_credit
 from abonent.models import Account, PromisedPayment
 from abonent.outbox import service as outbox
@@ -32,8 +33,8 @@ from abonent.promised.schemas import Offer, OfferLine, PromisedOut, PromisedView
 from abonent.statement.service import statement_for
 
 CHANNELS = ("ussd", "api", "cli", "cabinet")
-ADVANCE_LEDGER = "promised:advance"
-FEE_LEDGER = "revenue:promised_fee"
+ADVANCE_LEDGER = chart.PROMISED_ADVANCE_LEDGER
+FEE_LEDGER = chart.PROMISED_FEE_LEDGER
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +149,11 @@ async def take(
         account_id=account.id,
         amount_minor=amount_minor,
         counter_ledger=ADVANCE_LEDGER,
-        kind="promised",
-        entry_kind="promised",
+        kind=chart.PROMISED,
+        entry_kind=chart.PROMISED,
         description="Обещанный платёж",
         actor=actor.name,
         source=source,
-        currency=account.currency,
         locked=balance,
     )
     repayment = await post_charge(
@@ -166,7 +166,6 @@ async def take(
         description=f"Возврат обещанного платежа до {rules.day(promised.due_date)}",
         actor=actor.name,
         source=source,
-        currency=account.currency,
     )
     promised.credit_entry_id = credit.entry.id
     promised.repayment_entry_id = repayment.entry.id
@@ -182,7 +181,6 @@ async def take(
             description="Плата за обещанный платёж",
             actor=actor.name,
             source=source,
-            currency=account.currency,
         )
         promised.fee_entry_id = charged.entry.id
         promised.fee_item_id = charged.item.id if charged.item else None

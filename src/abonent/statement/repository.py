@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.ledger.service import DEBIT
+from abonent.ledger.chart import DEBIT
 from abonent.models import (
     Account,
     AccountBalance,
