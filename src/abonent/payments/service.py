@@ -32,7 +32,7 @@ from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_ent
 from abonent.models import Account, AccountBalance, Customer, OpenItem, Payment, Service
 from abonent.models.ledger import still_open
 from abonent.outbox import service as outbox
-from abonent.payments import pg_booking
+from abonent.ledger import pg_payment
 from abonent.payments.errors import (
     AccountNotPayable,
     AmountInvalid,
@@ -170,7 +170,7 @@ def _on_postgres(session: AsyncSession) -> bool:
 async def _book_on_postgres(
     session: AsyncSession, request: PaymentRequest, print_: str
 ) -> Booked | None:
-    """Book with two statements (see :mod:`abonent.payments.pg_booking`) what the ORM path
+    """Book with two statements (see :mod:`abonent.ledger.pg_payment`) what the ORM path
     below would book with ~16 and several times the CPU; the rows are the same.
 
     None: this account needs the ORM path (no balance row yet, services that the payment may
@@ -180,7 +180,7 @@ async def _book_on_postgres(
     account = request.account
     # Text statements do not autoflush; the ORM path's first query would have.
     await session.flush()
-    locked = await pg_booking.lock(
+    locked = await pg_payment.lock(
         session,
         account_id=account.id,
         customer_id=account.customer_id,
@@ -209,7 +209,7 @@ async def _book_on_postgres(
     now = clock.now()
     memo = _memo(request)[:255]
     to = locked.recipient
-    written = await pg_booking.write(
+    written = await pg_payment.write(
         session,
         {
             "account_id": account.id,
@@ -291,7 +291,7 @@ def _booked_payment(
 
 
 def _sync_loaded(
-    session: AsyncSession, account_id: int, written: pg_booking.Written, now: dt.datetime
+    session: AsyncSession, account_id: int, written: pg_payment.Written, now: dt.datetime
 ) -> None:
     """Objects this session loaded earlier (the OSMP request loads the balance with the account)
     would otherwise keep what the statement changed behind the ORM's back."""

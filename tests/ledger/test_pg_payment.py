@@ -28,7 +28,7 @@ from abonent.kit.numbers import generate_account_number
 from abonent.ledger.service import CREDIT, Leg, _open_item, post_entry
 from abonent.models import Account, OpenItem, Service
 from abonent.models.base import Base
-from abonent.payments import pg_booking
+from abonent.ledger import pg_payment
 from abonent.payments import service as payments
 from abonent.payments.service import PaymentRequest, book_payment
 from tests.factories import ACTOR, charge
@@ -337,13 +337,13 @@ async def test_the_two_statement_path_writes_what_the_orm_path_writes(
     db: Database, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy()
-    real_lock, real_write = pg_booking.lock, pg_booking.write
+    real_lock, real_write = pg_payment.lock, pg_payment.write
 
-    async def lock(*args: Any, **kwargs: Any) -> pg_booking.Locked | None:
+    async def lock(*args: Any, **kwargs: Any) -> pg_payment.Locked | None:
         spy.locked += 1
         return await real_lock(*args, **kwargs)
 
-    async def write(*args: Any, **kwargs: Any) -> pg_booking.Written | None:
+    async def write(*args: Any, **kwargs: Any) -> pg_payment.Written | None:
         written = await real_write(*args, **kwargs)
         if written is None:
             spy.declined += 1
@@ -351,8 +351,8 @@ async def test_the_two_statement_path_writes_what_the_orm_path_writes(
             spy.written += 1
         return written
 
-    monkeypatch.setattr(pg_booking, "lock", lock)
-    monkeypatch.setattr(pg_booking, "write", write)
+    monkeypatch.setattr(pg_payment, "lock", lock)
+    monkeypatch.setattr(pg_payment, "write", write)
 
     monkeypatch.setattr(payments, "_on_postgres", lambda _session: False)
     orm_outcomes = await _scenario(db)
@@ -361,8 +361,8 @@ async def test_the_two_statement_path_writes_what_the_orm_path_writes(
 
     await _reset(db)
     monkeypatch.undo()
-    monkeypatch.setattr(pg_booking, "lock", lock)
-    monkeypatch.setattr(pg_booking, "write", write)
+    monkeypatch.setattr(pg_payment, "lock", lock)
+    monkeypatch.setattr(pg_payment, "write", write)
     fast_outcomes = await _scenario(db)
     fast = _normalise(await _snapshot(db), fast_outcomes)
 
