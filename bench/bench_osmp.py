@@ -324,7 +324,14 @@ async def _check(url: str, answered: int) -> tuple[int, bool]:
     db = Database(url)
     try:
         async with db.session() as s:
-            booked = int(await s.scalar(select(func.count()).select_from(Payment)) or 0)
+            booked = int(
+                await s.scalar(
+                    select(func.count())
+                    .select_from(Payment)
+                    .where(Payment.source == f"osmp:{AGENT}")
+                )
+                or 0
+            )
             report = await reconcile(s)
     finally:
         await db.dispose()
