@@ -105,17 +105,13 @@ _WRITE = text(
                           WHERE source = :source AND source_txn_id = :source_txn_id)
           AND {_RECIPIENT} IS NOT DISTINCT FROM :recipient
           AND (NOT :restorable
-               OR ARRAY(SELECT s.id FROM services AS s
+               OR ARRAY(SELECT ARRAY[s.id::text, s.kind, s.label] FROM services AS s
                         WHERE s.account_id = :account_id AND s.status = 'suspended'
                           AND s.suspended_reason = 'debt'
                         ORDER BY s.id)
-                  = ARRAY(SELECT (c.payload ->> 'service_id')::bigint
-                          FROM {_RESTORE} AS c (payload, n) ORDER BY c.n)
-                  AND NOT EXISTS (SELECT 1 FROM {_RESTORE} AS c (payload, n)
-                                  JOIN services AS s
-                                    ON s.id = (c.payload ->> 'service_id')::bigint
-                                  WHERE s.kind <> c.payload ->> 'kind'
-                                     OR s.label <> c.payload ->> 'label'))
+                  = ARRAY(SELECT ARRAY[c.payload ->> 'service_id', c.payload ->> 'kind',
+                                       c.payload ->> 'label']
+                          FROM {_RESTORE} AS c (payload, n) ORDER BY c.n))
     ),
     entry AS (
         INSERT INTO journal_entries (account_id, kind, memo, reverses_entry_id, source, actor,
@@ -228,8 +224,8 @@ _WRITE = text(
     reactivated AS (
         UPDATE services AS s
         SET status = 'active', suspended_reason = NULL
-        FROM restored
-        WHERE s.id = restored.id
+        WHERE :restorable AND s.account_id = :account_id
+          AND s.id IN (SELECT restored.id FROM restored)
     ),
     changes AS (
         INSERT INTO service_status_changes (service_id, account_id, from_status, to_status,
