@@ -104,7 +104,7 @@ def main() -> None:
                 app_pids = with_children(processes("uvicorn abonent.app"))
                 pg_pids = processes("postgres: ")
                 # This database's backends only: the machine's PostgreSQL serves other work too.
-                own_pids = processes(f"postgres: postgres {database} ")
+                own_pids = processes(f"postgres {database} ")
                 before = (
                     cpu_seconds(app_pids),
                     cpu_seconds(pg_pids),
