@@ -13,7 +13,6 @@ Run: ``.venv/bin/python bench/probe_osmp_cpu.py`` (PostgreSQL as for ``make benc
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import sys
 import tempfile
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg
 
 import bench_osmp as osmp
-from _common import dsn, free_port, load_accounts, say, scratch_database, server, uvicorn_command
+from _common import dsn, free_port, say, scratch_database, server, uvicorn_command
 
 TICKS = os.sysconf("SC_CLK_TCK")
 WORKERS = int(os.environ.get("BENCH_OSMP_WORKERS", "1"))
@@ -91,33 +90,39 @@ async def table_stats(url: str) -> dict[str, tuple[int, int, int]]:
 
 def main() -> None:
     with scratch_database("probe") as url:
-        loaded = asyncio.run(load_accounts(url, osmp.ACCOUNTS, pairs=3, open_charges=3, seed=17))
-        asyncio.run(osmp._prepare(url))
+        mix = osmp.prepare_mix(url)
+        say("mix: " + ", ".join(f"{group} {n:,}" for group, n in mix.groups.items()))
+        database = url.rsplit("/", 1)[1].split("?")[0]
         port = free_port()
-        token = base64.b64encode(f"{osmp.AGENT}:{osmp.PASSWORD}".encode()).decode()
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "osmp_pay.lua"
-            script.write_text(
-                osmp._LUA
-                % {
-                    "numbers": ",".join(f'"{n}"' for n in loaded.numbers),
-                    "authorization": f"Basic {token}",
-                    "agent": osmp.AGENT,
-                }
-            )
+            script.write_text(osmp.lua_script(mix))
             env = {"ABONENT_DATABASE_URL": url, "ABONENT_ENV": "development"}
             command = uvicorn_command("abonent.app:create_app", port=port, workers=WORKERS)
             with server(command, port=port, env=env) as base_url:
                 osmp.run_wrk(base_url, script, 10**12, 3)  # warm-up
                 app_pids = with_children(processes("uvicorn abonent.app"))
                 pg_pids = processes("postgres: ")
-                before = cpu_seconds(app_pids), cpu_seconds(pg_pids), asyncio.run(table_stats(url))
+                # This database's backends only: the machine's PostgreSQL serves other work too.
+                own_pids = processes(f"postgres {database} ")
+                before = (
+                    cpu_seconds(app_pids),
+                    cpu_seconds(pg_pids),
+                    asyncio.run(table_stats(url)),
+                    cpu_seconds(own_pids),
+                )
                 run = osmp.run_wrk(base_url, script, 2 * 10**12, SECONDS)
-                after = cpu_seconds(app_pids), cpu_seconds(pg_pids), asyncio.run(table_stats(url))
+                after = (
+                    cpu_seconds(app_pids),
+                    cpu_seconds(pg_pids),
+                    asyncio.run(table_stats(url)),
+                    cpu_seconds(own_pids),
+                )
     n = run.ok
     say(f"{n:,} payments in {SECONDS} s ({run.ok_per_s:,.0f}/s), {WORKERS} uvicorn worker(s)")
     say(f"  python (uvicorn):  {1000 * (after[0] - before[0]) / n:.3f} ms CPU per payment")
-    say(f"  postgresql:        {1000 * (after[1] - before[1]) / n:.3f} ms CPU per payment")
+    say(f"  postgresql, all:   {1000 * (after[1] - before[1]) / n:.3f} ms CPU per payment")
+    say(f"  postgresql, this database's backends: {1000 * (after[3] - before[3]) / n:.3f} ms")
     say("per payment, by table:        seq scans   index scans   rows inserted")
     for table in sorted(after[2]):
         was = before[2].get(table, (0, 0, 0))

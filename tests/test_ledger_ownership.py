@@ -30,11 +30,6 @@ LEDGER_MODELS = {m.__name__ for m in (JournalEntry, Posting, OpenItem, Allocatio
 LEDGER_TABLES = {
     str(m.__tablename__) for m in (JournalEntry, Posting, OpenItem, Allocation, AccountBalance)
 }
-# Waiting for another branch: h2-perf moves this set-based booking into ledger/pg_payment.py.
-# Every entry must name an existing file (see the test below), so the merge that moves the
-# file fails this test until its line is deleted.
-PENDING_MOVE = {"payments/pg_booking.py"}
-
 _SQL_WRITE = re.compile(
     r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?(\w+)\"?",
     re.IGNORECASE,
@@ -199,12 +194,7 @@ def violations(source: str, filename: str = "<snippet>") -> list[str]:
 
 
 def _modules() -> list[Path]:
-    return sorted(
-        p
-        for p in SRC.rglob("*.py")
-        if p.relative_to(SRC).parts[0] not in NOT_SCANNED
-        and p.relative_to(SRC).as_posix() not in PENDING_MOVE
-    )
+    return sorted(p for p in SRC.rglob("*.py") if p.relative_to(SRC).parts[0] not in NOT_SCANNED)
 
 
 def test_no_package_outside_the_ledger_writes_its_tables() -> None:
@@ -212,13 +202,6 @@ def test_no_package_outside_the_ledger_writes_its_tables() -> None:
     assert len(modules) > 50, "the scan found suspiciously few modules"
     found = [v for p in modules for v in violations(p.read_text(), p.relative_to(SRC).as_posix())]
     assert found == [], "write the ledger's tables through abonent.ledger:\n" + "\n".join(found)
-
-
-def test_pending_moves_still_exist() -> None:
-    # Once the file has moved into ledger/, its exemption must go too.
-    for path in PENDING_MOVE:
-        assert (SRC / path).exists(), f"{path} has moved: remove it from PENDING_MOVE"
-        assert violations((SRC / path).read_text(), path), f"{path} no longer writes the ledger"
 
 
 def test_the_ledger_package_is_where_the_writes_are() -> None:

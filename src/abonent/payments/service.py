@@ -28,11 +28,12 @@ from abonent.kit import clock, metrics
 from abonent.kit.actor import Actor
 from abonent.kit.money import format_money
 from abonent.kit.numbers import mask_account_number
+from abonent.ledger import pg_payment
 from abonent.ledger.chart import clearing_ledger
 from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_entry
 from abonent.models import Account, AccountBalance, Customer, OpenItem, Payment, Service
 from abonent.outbox import service as outbox
-from abonent.payments import pg_booking, repository
+from abonent.payments import repository
 from abonent.payments.errors import (
     AccountNotPayable,
     AmountInvalid,
@@ -45,6 +46,7 @@ from abonent.payments.errors import (
 log = structlog.get_logger(__name__)
 
 METHODS = ("agent", "api", "card", "registry", "office", "transfer")
+RESTORE_REASON = "overdue debt paid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,17 +170,17 @@ def _on_postgres(session: AsyncSession) -> bool:
 async def _book_on_postgres(
     session: AsyncSession, request: PaymentRequest, print_: str
 ) -> Booked | None:
-    """Book with two statements (see :mod:`abonent.payments.pg_booking`) what the ORM path
-    below would book with ~16 and several times the CPU; the rows are the same.
+    """Book with two statements (see :mod:`abonent.ledger.pg_payment`) what the ORM path
+    below would book with ~16–25 and several times the CPU; the rows are the same.
 
-    None: this account needs the ORM path (no balance row yet, services that the payment may
-    restore, credits waiting for debt, or a booking of this transaction that the lock's
-    snapshot did not see); nothing has been written, and the lock, if taken, is kept.
+    None: this account needs the ORM path (no balance row yet, or what the lock read changed
+    before the write, e.g. a booking of this transaction that the lock's snapshot did not
+    see); nothing has been written, and the lock, if taken, is kept.
     """
     account = request.account
     # Text statements do not autoflush; the ORM path's first query would have.
     await session.flush()
-    locked = await pg_booking.lock(
+    locked = await pg_payment.lock(
         session,
         account_id=account.id,
         customer_id=account.customer_id,
@@ -200,14 +202,24 @@ async def _book_on_postgres(
         locked.debt_minor > 0
         and locked.debt_minor + locked.balance_minor + request.amount_minor > 0
     )
-    # Only a payment that clears debt can restore a service (see the ORM path).
-    if (allocate and locked.debt_suspended) or locked.new_payment_id is None:
+    if locked.new_payment_id is None:
         return None
     payment_id = locked.new_payment_id
+    # As the ORM path: only a payment that clears debt can restore a service, and a closed
+    # account's services are never restored.
+    restorable = allocate and account.status != "closed" and bool(locked.debt_suspended)
+    restore = (
+        [
+            _restored_payload(service.id, service.kind, service.label, account.number)
+            for service in locked.debt_suspended
+        ]
+        if restorable
+        else []
+    )
     now = clock.now()
     memo = _memo(request)[:255]
     to = locked.recipient
-    written = await pg_booking.write(
+    written = await pg_payment.write(
         session,
         {
             "account_id": account.id,
@@ -223,7 +235,7 @@ async def _book_on_postgres(
             "memo": memo,
             "entry_source": f"{request.source}:{request.source_txn_id}"[:128],
             "entry_actor": request.actor.name,
-            "counter_ledger": f"clearing:{request.source}",
+            "counter_ledger": clearing_ledger(request.source),
             "comment": _comment(request),
             "actor": request.actor.name[:128],
             "role": request.actor.role,
@@ -235,8 +247,13 @@ async def _book_on_postgres(
             "now": now,
             "txn_date": request.txn_date,
             "allocate": allocate,
+            "restorable": restorable,
+            "restore": restore,
+            "restore_reason": RESTORE_REASON,
+            "today": clock.today(get_settings().timezone),
             "notify": to is not None,
             "details": _audit_details(request),
+            "no_details": {},
             "booked_payload": _booked_payload(
                 payment_id, account, request.amount_minor, request.currency, request.method
             ),
@@ -262,7 +279,7 @@ async def _book_on_postgres(
     session.add(payment)
     _sync_loaded(session, account.id, written, now)
     metrics.payment_booked(session, request.source)
-    return Booked(payment, created=True)
+    return Booked(payment, created=True, restored_service_ids=written.restored_service_ids)
 
 
 def _booked_payment(
@@ -290,7 +307,7 @@ def _booked_payment(
 
 
 def _sync_loaded(
-    session: AsyncSession, account_id: int, written: pg_booking.Written, now: dt.datetime
+    session: AsyncSession, account_id: int, written: pg_payment.Written, now: dt.datetime
 ) -> None:
     """Objects this session loaded earlier (the OSMP request loads the balance with the account)
     would otherwise keep what the statement changed behind the ORM's back."""
@@ -305,6 +322,11 @@ def _sync_loaded(
         if isinstance(item, OpenItem):
             set_committed_value(item, "remaining_minor", cleared.remaining_minor)
             set_committed_value(item, "cleared_at", cleared.cleared_at)
+    for service_id in written.restored_service_ids:
+        service = session.identity_map.get(identity_key(Service, service_id))
+        if isinstance(service, Service):
+            set_committed_value(service, "status", "active")
+            set_committed_value(service, "suspended_reason", None)
 
 
 def _mismatch(request: PaymentRequest, payment_id: int) -> DuplicateMismatch:
@@ -384,18 +406,11 @@ async def restore_paid_services(
             session, account_id=account.id, service_id=service.id, side=DEBIT, due_before=today
         ):
             continue
-        await change_service_status(
-            session, service, "active", actor=actor, reason="overdue debt paid"
-        )
+        await change_service_status(session, service, "active", actor=actor, reason=RESTORE_REASON)
         await outbox.enqueue(
             session,
             outbox.SERVICE_RESTORED,
-            {
-                "service_id": service.id,
-                "kind": service.kind,
-                "label": service.label,
-                "account_number": account.number,
-            },
+            _restored_payload(service.id, service.kind, service.label, account.number),
             account_id=account.id,
         )
         restored.append(service.id)
@@ -464,6 +479,17 @@ def _booked_payload(
         "amount_minor": amount_minor,
         "currency": currency,
         "method": method,
+    }
+
+
+def _restored_payload(
+    service_id: int, kind: str, label: str, account_number: str
+) -> dict[str, Any]:
+    return {
+        "service_id": service_id,
+        "kind": kind,
+        "label": label,
+        "account_number": account_number,
     }
 
 

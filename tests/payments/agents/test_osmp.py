@@ -659,7 +659,7 @@ async def test_lost_commit_is_90_and_the_retry_books_once(
 async def test_unexpected_failure_is_8_and_rolls_everything_back(
     db: Database, osmp: Osmp, clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from abonent.payments import pg_booking
+    from abonent.ledger import pg_payment
     from abonent.payments import service as payments_service
 
     account = await debtor(db, 10_000)
@@ -669,15 +669,15 @@ async def test_unexpected_failure_is_8_and_rolls_everything_back(
     async def broken(*_args: object, **_kwargs: object) -> tuple[int, ...]:
         raise RuntimeError("bug after the postings were flushed")
 
-    write = pg_booking.write
+    write = pg_payment.write
 
-    async def write_then_break(*args: Any, **kwargs: Any) -> pg_booking.Written | None:
+    async def write_then_break(*args: Any, **kwargs: Any) -> pg_payment.Written | None:
         await write(*args, **kwargs)
         raise RuntimeError("bug after the booking statement ran")
 
     # The ORM path (SQLite) fails after its flushes, the PostgreSQL path after its statement.
     monkeypatch.setattr(payments_service, "restore_paid_services", broken)
-    monkeypatch.setattr(pg_booking, "write", write_then_break)
+    monkeypatch.setattr(pg_payment, "write", write_then_break)
     reply = await osmp.pay("1", account.number, "10.00")
     assert (reply.status, reply.result, reply.prv_txn) == (200, 8, "")
     assert "nothing was booked" in reply.comment
