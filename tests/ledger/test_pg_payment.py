@@ -528,3 +528,49 @@ async def test_the_write_declines_when_the_suspended_services_changed_after_the_
     assert len(restored) == len(expected)
     if change == "label changed":
         assert "SIM renamed" in json.loads(restored[0])["label"]
+
+
+async def test_an_account_without_a_balance_row_books_through_the_orm_path(
+    db: Database, clock: Any
+) -> None:
+    """Accounts open with a balance row; one that lost it (restored from an old dump, say) has
+    nothing for the lock to take: the lock says so, and the ORM path books and makes the row."""
+    from tests.factories import make_account
+
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+    async with db.session(write=True) as s:
+        await s.execute(
+            text("DELETE FROM account_balances WHERE account_id = :a"), {"a": account.id}
+        )
+    async with db.session() as s:
+        assert (
+            await pg_payment.lock(
+                s,
+                account_id=account.id,
+                customer_id=account.customer_id,
+                source="osmp:BANK",
+                source_txn_id="1",
+            )
+            is None
+        )
+    booked = await db.run(
+        lambda s: book_payment(
+            s,
+            PaymentRequest(
+                account=account,
+                amount_minor=1_500,
+                method="agent",
+                source="osmp:BANK",
+                source_txn_id="1",
+                actor=BANK,
+            ),
+        )
+    )
+    assert booked.created
+    async with db.session() as s:
+        balance = await s.scalar(
+            text("SELECT balance_minor FROM account_balances WHERE account_id = :a"),
+            {"a": account.id},
+        )
+    assert balance == 1_500

@@ -11,21 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from abonent.accounts.service import get_account
 from abonent.api.deps import Db, require
 from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
+from abonent.api.v1.accounts import Number
+from abonent.api.v1.responses import PROBLEMS, problem
 from abonent.kit.actor import Actor
+from abonent.kit.inputs import PositiveMinor
 from abonent.payments import idempotency as idem
 from abonent.promised import service as promised
 from abonent.promised.schemas import PromisedOut, PromisedView
 
-router = APIRouter(tags=["promised payment"])
+router = APIRouter(tags=["promised payment"], responses=PROBLEMS)
 
 
 class PromisedCreate(BaseModel):
-    amount_minor: int = Field(gt=0, le=10**12, description="one of the offered amounts")
+    amount_minor: PositiveMinor = Field(description="one of the offered amounts, in kopecks")
 
 
 @router.get("/accounts/{number}/promised-payment", response_model=PromisedView)
 async def get_promised(
-    number: str, db: Db, _actor: Annotated[Actor, Depends(require("payments.read"))]
+    number: Number, db: Db, _actor: Annotated[Actor, Depends(require("payments.read"))]
 ) -> PromisedView:
     """The promised payment in force, else what may be taken now, else why not (in Russian)."""
     async with db.session() as session:
@@ -38,13 +41,13 @@ async def get_promised(
     status_code=201,
     response_model=PromisedOut,
     responses={
-        400: {"description": "Idempotency-Key missing or malformed"},
-        409: {"description": "a request with this Idempotency-Key is still running"},
-        422: {"description": "refused by a rule (code and reason), or an amount not offered"},
+        400: problem("Idempotency-Key missing or malformed"),
+        409: problem("a request with this Idempotency-Key is still running"),
+        422: problem("refused by a rule (code and reason), or an amount not offered"),
     },
 )
 async def take_promised(
-    number: str,
+    number: Number,
     body: PromisedCreate,
     request: Request,
     db: Db,
