@@ -32,20 +32,22 @@ async def lock_due(session: AsyncSession, now: dt.datetime, limit: int) -> Seque
     ).all()
 
 
-async def lock_claimed(
-    session: AsyncSession, message_id: int, attempt: int
-) -> OutboxMessage | None:
-    """The message if it is still under the claim that made attempt number ``attempt``.
+async def lock_claimed_many(
+    session: AsyncSession, claims: Sequence[tuple[int, int]]
+) -> dict[int, OutboxMessage]:
+    """The messages still under the claims named by (message id, attempt), by id, locked.
 
     Every claim counts an attempt, so (id, attempts) names one claim: a relay whose lease ran
-    out and whose message another relay claimed since finds nothing here.
+    out and whose message another relay claimed since finds nothing for it here. Locked in id
+    order, so two relays recording overlapping batches cannot deadlock.
     """
-    return await session.scalar(
+    if not claims:
+        return {}
+    wanted = dict(claims)
+    rows = await session.scalars(
         select(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.attempts == attempt,
-            OutboxMessage.status == "pending",
-        )
+        .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id)
         .with_for_update()
     )
+    return {row.id: row for row in rows if row.attempts == wanted[row.id]}
