@@ -138,7 +138,9 @@ def _sms_batch(
                 attempts[claim.id] = Attempt(str(exc), permanent=True)
                 continue
             category = str(claim.payload.get("category") or "service")
-            batch.append(outbound.OutboundSms(claim.id, to, text, category))
+            batch.append(
+                outbound.OutboundSms(claim.id, to, text, category, first_attempt=claim.attempt == 1)
+            )
         if batch:
             outcomes = await outbound.relay_sms_batch(
                 db,

@@ -39,6 +39,9 @@ class OutboundSms:
     to: str
     text: str
     category: str = "service"
+    first_attempt: bool = False
+    """No attempt at this outbox message came before (its claim is the first): nothing can be
+    recorded for it yet, so the look-up of what was already sent skips it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +100,21 @@ async def relay_sms_batch(
     ``send_timeout`` bounds each submit: one unanswered by then is not sent (to retry), and the
     rest of the batch is recorded all the same.
     """
-    async with db.session() as session:
-        known = await sms.statuses_for_outbox(session, [m.outbox_message_id for m in batch])
-        done: dict[int, Outcome] = {}
-        for outbox_id, row in known.items():
-            if row.status != "queued":
-                parts = await sms.parts_of(session, row.id)
-                failed = row.status == "failed"
-                done[outbox_id] = Outcome(
-                    outbox_id,
-                    tuple(p.gateway_message_id for p in parts),
-                    error=row.reason if failed else None,
-                    permanent=failed,
-                )
+    done: dict[int, Outcome] = {}
+    retried = [m.outbox_message_id for m in batch if not m.first_attempt]
+    if retried:
+        async with db.session() as session:
+            known = await sms.statuses_for_outbox(session, retried)
+            for outbox_id, row in known.items():
+                if row.status != "queued":
+                    parts = await sms.parts_of(session, row.id)
+                    failed = row.status == "failed"
+                    done[outbox_id] = Outcome(
+                        outbox_id,
+                        tuple(p.gateway_message_id for p in parts),
+                        error=row.reason if failed else None,
+                        permanent=failed,
+                    )
     todo = [m for m in batch if m.outbox_message_id not in done]
     outcomes = await asyncio.gather(*(_attempt(gateway, sender, m, send_timeout) for m in todo))
 
