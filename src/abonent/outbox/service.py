@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.kit import clock
-from abonent.models import OutboxAttempt, OutboxMessage
+from abonent.models import OutboxMessage
 from abonent.outbox import repository
 
 log = structlog.get_logger(__name__)
@@ -106,32 +106,23 @@ async def claim_due(
     """
     now = clock.now()
     claims: list[Claim] = []
-    dead = 0
-    for message in await repository.lock_due(session, now, limit):
-        if message.claimed_until is not None:
-            session.add(OutboxAttempt(message_id=message.id, ok=False, error=LEASE_EXPIRED, at=now))
-            log.warning("outbox.lease_expired", message_id=message.id, attempt=message.attempts)
-            if message.attempts >= max_attempts:
-                message.status, message.last_error, message.claimed_until = (
-                    "dead",
-                    LEASE_EXPIRED,
-                    None,
-                )
-                dead += 1
-                log.error("outbox.dead", message_id=message.id, topic=message.topic)
+    lost: list[dict[str, Any]] = []
+    given_up: list[int] = []
+    for id_, topic, payload, account_id, attempts, claimed_until in await repository.lock_due(
+        session, now, limit
+    ):
+        if claimed_until is not None:
+            lost.append({"message_id": id_, "ok": False, "error": LEASE_EXPIRED, "at": now})
+            log.warning("outbox.lease_expired", message_id=id_, attempt=attempts)
+            if attempts >= max_attempts:
+                given_up.append(id_)
+                log.error("outbox.dead", message_id=id_, topic=topic)
                 continue
-        message.attempts += 1
-        message.claimed_until = now + lease
-        claims.append(
-            Claim(
-                id=message.id,
-                topic=message.topic,
-                payload=dict(message.payload),
-                account_id=message.account_id,
-                attempt=message.attempts,
-            )
-        )
-    return Claimed(claims, dead)
+        claims.append(Claim(id_, topic, dict(payload), account_id, attempts + 1))
+    await repository.take(session, [c.id for c in claims], now + lease)
+    await repository.give_up(session, given_up, LEASE_EXPIRED)
+    await repository.add_attempts(session, lost)
+    return Claimed(claims, len(given_up))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +149,27 @@ async def record_outcomes(
     message since; it recorded this attempt as lost and owns the message now, so nothing is
     written for it here (the others in the batch are recorded all the same).
     """
-    held = await repository.lock_claimed_many(
-        session, [(r.claim.id, r.claim.attempt) for r in results]
-    )
     now = clock.now()
+    # Most attempts succeed: those are marked done in one statement; only the failures are
+    # loaded, for their backoff or their end.
+    done = await repository.mark_done(
+        session, [(r.claim.id, r.claim.attempt) for r in results if r.error is None], now
+    )
+    held = await repository.lock_claimed_many(
+        session, [(r.claim.id, r.claim.attempt) for r in results if r.error is not None]
+    )
     outcomes: list[Outcome] = []
     for result in results:
         message = held.get(result.claim.id)
-        if message is None:
+        if result.claim.id in done:
+            outcomes.append("done")
+        elif message is not None:
+            outcomes.append(
+                _record(
+                    message, result, now, max_attempts=max_attempts, retry_base=retry_base_seconds
+                )
+            )
+        else:
             log.warning(
                 "outbox.lease_lost",
                 message_id=result.claim.id,
@@ -173,14 +177,13 @@ async def record_outcomes(
                 error=result.error,
             )
             outcomes.append("lost")
-            continue
-        outcomes.append(
-            _record(message, result, now, max_attempts=max_attempts, retry_base=retry_base_seconds)
-        )
-    session.add_all(
-        OutboxAttempt(message_id=r.claim.id, ok=r.error is None, error=r.error, at=now)
-        for r, outcome in zip(results, outcomes, strict=True)
-        if outcome != "lost"
+    await repository.add_attempts(
+        session,
+        [
+            {"message_id": r.claim.id, "ok": r.error is None, "error": r.error, "at": now}
+            for r, outcome in zip(results, outcomes, strict=True)
+            if outcome != "lost"
+        ],
     )
     return outcomes
 
@@ -193,11 +196,8 @@ def _record(
     max_attempts: int,
     retry_base: float,
 ) -> Outcome:
-    error = result.error
+    error = result.error or "failed"
     message.claimed_until = None
-    if error is None:
-        message.status, message.processed_at, message.last_error = "done", now, None
-        return "done"
     message.last_error = error
     if result.permanent or message.attempts >= max_attempts:
         message.status = "dead"

@@ -165,9 +165,15 @@ def _attempt_of(outcome: outbound.Outcome) -> Attempt:
 
 class Relay:
     def __init__(
-        self, db: Database, settings: Settings, handlers: Mapping[str, Handler | BatchHandler]
+        self,
+        db: Database,
+        settings: Settings,
+        handlers: Mapping[str, Handler | BatchHandler],
+        *,
+        in_flight: int = 2,
     ) -> None:
         self.db = db
+        self.in_flight = in_flight
         self.settings = settings
         self.handlers = handlers
 
@@ -252,38 +258,72 @@ class Relay:
     async def deliver_batch(self, stats: RelayStats) -> int:
         """Claim, send and record one batch. Returns how many messages it claimed."""
         claimed = await self.claim()
+        await self.finish(claimed, stats)
+        return len(claimed.claims) + claimed.dead
+
+    async def finish(self, claimed: outbox.Claimed, stats: RelayStats) -> None:
+        """Send a claimed batch and record it."""
         stats.dead += claimed.dead
         claims = claimed.claims
-        if claims:
-            attempts = await self.send_all(claims)
-            try:
-                outcomes = await self.record(list(zip(claims, attempts, strict=True)))
-            except Exception:
-                # Sent but not recorded: the lease runs out and the batch is sent again, once,
-                # with the same idempotency keys.
-                log.exception(
-                    "outbox.record_failed", message_ids=[c.id for c in claims], size=len(claims)
-                )
-                stats.unrecorded += len(claims)
-            else:
-                for claim, outcome in zip(claims, outcomes, strict=True):
-                    stats.count(claim.topic, outcome)
-        return len(claims) + claimed.dead
+        if not claims:
+            return
+        attempts = await self.send_all(claims)
+        try:
+            outcomes = await self.record(list(zip(claims, attempts, strict=True)))
+        except Exception:
+            # Sent but not recorded: the lease runs out and the batch is sent again, once,
+            # with the same idempotency keys.
+            log.exception(
+                "outbox.record_failed", message_ids=[c.id for c in claims], size=len(claims)
+            )
+            stats.unrecorded += len(claims)
+            return
+        for claim, outcome in zip(claims, outcomes, strict=True):
+            stats.count(claim.topic, outcome)
 
     async def drain(
         self, limit: int | None = None, stop: asyncio.Event | None = None
     ) -> RelayStats:
-        """Deliver everything due now (about ``limit`` messages at most: whole batches)."""
+        """Deliver everything due now (about ``limit`` messages at most: whole batches).
+
+        Up to ``in_flight`` batches at once: the next is claimed while the one before is still
+        sending or recording, so the SMSC's window never drains between batches (a batch's last
+        answers would otherwise wait out the peer's Nagle against our delayed ACK) and one
+        batch's units of work overlap another's network waits.
+        """
         stats = RelayStats()
         taken = 0
-        while limit is None or taken < limit:
-            if stop is not None and stop.is_set():
-                break
-            claimed = await self.deliver_batch(stats)
-            if claimed == 0:
-                break
-            taken += claimed
-        return stats
+        running: set[asyncio.Task[None]] = set()
+        due = True
+        try:
+            while True:
+                while (
+                    due
+                    and len(running) < self.in_flight
+                    and (limit is None or taken < limit)
+                    and not (stop is not None and stop.is_set())
+                ):
+                    claimed = await self.claim()
+                    if not claimed.claims and not claimed.dead:
+                        due = False
+                        break
+                    taken += len(claimed.claims) + claimed.dead
+                    running.add(asyncio.create_task(self.finish(claimed, stats)))
+                if not running:
+                    return stats
+                finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    task.result()
+        except asyncio.CancelledError:
+            # The process stops: the batches in flight go with it; their leases bring them back.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+        except Exception:
+            # A claim failed: the batches already sent are still recorded before it is raised.
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
