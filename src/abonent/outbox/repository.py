@@ -20,7 +20,7 @@ _NO_SYNC = {"synchronize_session": False}
 
 async def lock_due(
     session: AsyncSession, now: dt.datetime, limit: int
-) -> Sequence[tuple[int, str, dict[str, Any], int | None, int, dt.datetime | None]]:
+) -> Sequence[tuple[Any, ...]]:
     """Pending messages due by ``now`` and claimed by no live lease, oldest first, locked:
     (id, topic, payload, account_id, attempts, claimed_until).
 
@@ -29,22 +29,18 @@ async def lock_due(
     """
     m = OutboxMessage
     return (
-        (
-            await session.execute(
-                select(m.id, m.topic, m.payload, m.account_id, m.attempts, m.claimed_until)
-                .where(
-                    m.status == "pending",
-                    m.available_at <= now,
-                    or_(m.claimed_until.is_(None), m.claimed_until <= now),
-                )
-                .order_by(m.available_at, m.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        await session.execute(
+            select(m.id, m.topic, m.payload, m.account_id, m.attempts, m.claimed_until)
+            .where(
+                m.status == "pending",
+                m.available_at <= now,
+                or_(m.claimed_until.is_(None), m.claimed_until <= now),
             )
+            .order_by(m.available_at, m.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        .tuples()
-        .all()
-    )
+    ).all()
 
 
 async def take(session: AsyncSession, ids: Sequence[int], until: dt.datetime) -> None:
