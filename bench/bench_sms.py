@@ -9,9 +9,9 @@ receipts coming back, from this process:
 - relayed: ``COUNT`` ``sms.send`` messages in the outbox of a scratch PostgreSQL database,
   delivered by the path of ``abonent worker run``: ``Relay(db, settings,
   default_handlers(settings, gateway, db))`` through ``SmppSmsGateway``. Each batch of ``BATCH``
-  is claimed in one unit, handed to one ``relay_sms_batch`` call (one read unit, the submits
-  with no transaction open, one unit recording sms_messages), and its outcomes recorded in one
-  more unit.
+  is claimed in one unit, handed to one ``relay_sms_batch`` call (the submits with no
+  transaction open, one unit recording sms_messages), and its outcomes recorded in one more
+  unit; two batches are in flight at once.
 
 Also printed (informational): the gateway alone with ``WINDOW`` concurrent sends and no
 database (``sms_gateway_ratio``).
