@@ -11,7 +11,8 @@ its lease, which brings it back to be sent again, once, with the same keys.
 
 A topic has either a handler per message (``Handler``) or a ``BatchHandler`` that takes all the
 batch's claims of its topic in one call: ``sms.send`` with a database does, so a batch of SMS
-costs one read and one record unit of ``sms_messages`` rather than a few per message.
+costs one record unit of ``sms_messages`` (and a read unit when some are retried) rather than a
+few units per message. ``drain`` keeps ``in_flight`` batches going at once (see there).
 """
 
 from __future__ import annotations
