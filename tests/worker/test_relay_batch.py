@@ -164,8 +164,10 @@ async def test_a_batch_handler_that_raises_leaves_every_claim_to_retry(db: Datab
 
 
 async def test_a_refusal_is_permanent_and_an_unsent_sms_is_retried(db: Database, clock) -> None:
-    refused, flaky, fine = await queue(
-        db, *[("sms.send", {"to": f"+7916000000{n}", "text": f"m{n}"}) for n in range(3)]
+    refused, flaky, fine, odd = await queue(
+        db,
+        *[("sms.send", {"to": f"+7916000000{n}", "text": f"m{n}"}) for n in range(3)],
+        ("sms.send", {"to": "+79160000003", "text": "m3", "category": "spam"}),
     )
 
     class Gateway(MemorySmsGateway):
@@ -180,14 +182,17 @@ async def test_a_refusal_is_permanent_and_an_unsent_sms_is_retried(db: Database,
 
     cfg = settings()
     stats = await Relay(db, cfg, default_handlers(cfg, Gateway(), db)).drain()
-    assert (stats.delivered, stats.failed, stats.dead) == (1, 1, 1)
+    # An unknown category spoils nothing else in the batch: that one is not sent and ends dead.
+    assert (stats.delivered, stats.failed, stats.dead) == (1, 1, 2)
     async with db.session() as s:
         rows = dict(
             (await s.execute(select(SmsMessage.outbox_message_id, SmsMessage.status))).all()
         )
         assert rows == {refused: "failed", fine: "sent"}
         statuses = dict((await s.execute(select(OutboxMessage.id, OutboxMessage.status))).all())
-        assert statuses == {refused: "dead", flaky: "pending", fine: "done"}
+        assert statuses == {refused: "dead", flaky: "pending", fine: "done", odd: "dead"}
     [(ok, error)] = await history(db, refused)
     assert not ok and error is not None and error.startswith("refused by the SMSC")
     assert await history(db, flaky) == [(False, "ConnectionError: bind lost")]
+    [(ok, error)] = await history(db, odd)
+    assert not ok and error is not None and "unknown SMS category 'spam'" in error

@@ -44,6 +44,10 @@ class SmsView:
     parts: Sequence[SmsPart]
 
 
+def is_category(category: str) -> bool:
+    return category in SMS_CATEGORIES
+
+
 def _check_category(category: str) -> None:
     if category not in SMS_CATEGORIES:
         raise InvalidInput(f"unknown SMS category {category!r}", code="sms_category")

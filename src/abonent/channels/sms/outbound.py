@@ -115,6 +115,15 @@ async def relay_sms_batch(
                         error=row.reason if failed else None,
                         permanent=failed,
                     )
+    for message in batch:
+        if not sms.is_category(message.category):
+            # Not sent and not recorded (sms_messages keeps known categories only), and the
+            # rest of the batch is recorded all the same.
+            done[message.outbox_message_id] = Outcome(
+                message.outbox_message_id,
+                error=f"unknown SMS category {message.category!r}",
+                permanent=True,
+            )
     todo = [m for m in batch if m.outbox_message_id not in done]
     outcomes = await asyncio.gather(*(_attempt(gateway, sender, m, send_timeout) for m in todo))
 
