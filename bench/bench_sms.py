@@ -7,18 +7,17 @@ receipts coming back, from this process:
 - floor: a bare smpplib client, bound as transceiver, keeping ``WINDOW`` submit_sm outstanding
   (send while fewer are outstanding, else read a response) — the most one smpplib bind does;
 - relayed: ``COUNT`` ``sms.send`` messages in the outbox of a scratch PostgreSQL database,
-  delivered by the outbox relay (``worker/relay.py`` as it is) whose sms.send handler is
-  ``channels.sms.outbound.relay_sms`` through ``SmppSmsGateway``: each message claimed, submitted
-  with its outbox id as the key, recorded in sms_messages, marked done.
+  delivered by the path of ``abonent worker run``: ``Relay(db, settings,
+  default_handlers(settings, gateway, db))`` through ``SmppSmsGateway``. Each batch of ``BATCH``
+  is claimed in one unit, handed to one ``relay_sms_batch`` call (the submits with no
+  transaction open, one unit recording sms_messages), and its outcomes recorded in one more
+  unit; two batches are in flight at once.
 
 Also printed (informational): the gateway alone with ``WINDOW`` concurrent sends and no
-database (``sms_gateway_ratio``), and a batch relay of the shape h4's relay rewrite describes —
-claim ``BATCH`` messages in one unit, ``relay_sms_batch`` them with no transaction open, mark them
-done in one more (``sms_batch_ratio``).
+database (``sms_gateway_ratio``).
 
-Target: relayed / floor >= 0.5. Last line: ``sms_ratio=<x>`` (the relay as it is on this branch).
-Knobs: BENCH_SMS_COUNT (2000), BENCH_SMS_RELAY_COUNT (300), BENCH_SMS_WINDOW (10),
-BENCH_SMS_BATCH (100).
+Target: relayed / floor >= 0.5. Last line: ``sms_ratio=<x>``.
+Knobs: BENCH_SMS_COUNT (2000), BENCH_SMS_WINDOW (10), BENCH_SMS_BATCH (100).
 """
 
 from __future__ import annotations
@@ -37,21 +36,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pydantic import SecretStr
 from smpplib import client as smpp_client
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from _common import ROOT, free_port, say, scratch_database
-from abonent.channels.sms.outbound import OutboundSms, relay_sms, relay_sms_batch
 from abonent.channels.sms.smpp import SmppSmsGateway
 from abonent.config import Settings, SmsSettings, WorkerSettings
 from abonent.db.uow import Database
-from abonent.kit import clock
 from abonent.models import OutboxMessage, SmsMessage
 from abonent.outbox import service as outbox
-from abonent.worker.relay import Relay
+from abonent.worker.relay import Relay, default_handlers
 
 COUNT = int(os.environ.get("BENCH_SMS_COUNT", "2000"))
-# The one-at-a-time relay is two commits a message: fewer of them measure it as well.
-RELAY_COUNT = int(os.environ.get("BENCH_SMS_RELAY_COUNT", "300"))
 BATCH = int(os.environ.get("BENCH_SMS_BATCH", "100"))
 WINDOW = int(os.environ.get("BENCH_SMS_WINDOW", "10"))
 TEXT = "Платёж 500,00 ₽ зачислен на лицевой счёт ****1234. Баланс: 120,50 ₽."
@@ -128,7 +123,9 @@ async def gateway_alone(port: int, count: int) -> float:
 
         async def sender() -> None:
             for n in queue:
-                await gateway.send(sender="Abonent", to="+79161234567", text=TEXT, key=str(n))
+                await gateway.send(
+                    sender="Abonent", to="+79161234567", text=TEXT, idempotency_key=str(n)
+                )
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(WINDOW)))
@@ -141,17 +138,12 @@ async def relayed(url: str, port: int, count: int) -> float:
         async with db.session(write=True) as session:
             for _ in range(count):
                 await outbox.enqueue(session, outbox.SMS_SEND, {"to": "+79161234567", "text": TEXT})
-        settings = Settings(worker=WorkerSettings(max_attempts=3))
-        async with SmppSmsGateway(sms_settings(port)) as gateway:
+        settings = Settings(
+            worker=WorkerSettings(max_attempts=3, batch_size=BATCH), sms=sms_settings(port)
+        )
+        async with SmppSmsGateway(settings.sms) as gateway:
             await gateway.link.wait_bound()
-
-            async def send_sms(message: OutboxMessage) -> None:
-                await relay_sms(
-                    db, gateway, outbox_message_id=message.id, sender=settings.sms_sender,
-                    to=str(message.payload["to"]), text=str(message.payload["text"]),
-                )  # fmt: skip
-
-            relay = Relay(db, settings, {outbox.SMS_SEND: send_sms})
+            relay = Relay(db, settings, default_handlers(settings, gateway, db))
             started = time.perf_counter()
             stats = await relay.drain()
             elapsed = time.perf_counter() - started
@@ -159,59 +151,13 @@ async def relayed(url: str, port: int, count: int) -> float:
             recorded = await session.scalar(
                 select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "sent")
             )
-        if stats.delivered != count or recorded != count:
-            raise RuntimeError(f"relayed {stats.delivered}, recorded {recorded} of {count}")
-        return count / elapsed
-    finally:
-        await db.dispose()
-
-
-async def batch_relayed(url: str, port: int, count: int) -> float:
-    """A relay of the kind h4's rewrite describes: claim a batch (one unit), send it with no
-    transaction open (``relay_sms_batch``: one unit for the records), mark it done (one unit)."""
-    db = Database(url)
-    try:
-        async with db.session(write=True) as session:
-            for _ in range(count):
-                await outbox.enqueue(session, outbox.SMS_SEND, {"to": "+79161234567", "text": TEXT})
-        async with SmppSmsGateway(sms_settings(port)) as gateway:
-            await gateway.link.wait_bound()
-            started = time.perf_counter()
-            while True:
-                async with db.session(write=True) as session:
-                    due = (
-                        select(OutboxMessage.id)
-                        .where(OutboxMessage.status == "pending")
-                        .order_by(OutboxMessage.id)
-                        .limit(BATCH)
-                        .with_for_update(skip_locked=True)
-                    )
-                    claimed = (
-                        await session.execute(
-                            update(OutboxMessage)
-                            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-                            .values(status="sending")
-                            .returning(OutboxMessage.id, OutboxMessage.payload)
-                        )
-                    ).all()
-                if not claimed:
-                    break
-                batch = [OutboundSms(i, str(p["to"]), str(p["text"])) for i, p in claimed]
-                outcomes = await relay_sms_batch(db, gateway, sender="Abonent", batch=batch)
-                sent = [o.outbox_message_id for o in outcomes if o.sent]
-                async with db.session(write=True) as session:
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id.in_(sent))
-                        .values(status="done", processed_at=clock.now())
-                    )
-            elapsed = time.perf_counter() - started
-        async with db.session() as session:
-            recorded = await session.scalar(
-                select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "sent")
+            done = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == "done")
             )
-        if recorded != count:
-            raise RuntimeError(f"recorded {recorded} of {count}")
+        if stats.delivered != count or recorded != count or done != count:
+            raise RuntimeError(f"relayed {stats.delivered}, recorded {recorded}, done {done}")
         return count / elapsed
     finally:
         await db.dispose()
@@ -219,6 +165,7 @@ async def batch_relayed(url: str, port: int, count: int) -> float:
 
 def main() -> None:
     port = free_port()
+    say(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with peer_process(port):
         bare_smpplib(port, 200)  # warm-up: the peer's first binds and allocations
         floor = bare_smpplib(port, COUNT)
@@ -226,16 +173,12 @@ def main() -> None:
         alone = asyncio.run(gateway_alone(port, COUNT))
         say(f"SmppSmsGateway alone, {WINDOW} concurrent sends: {alone:,.0f} SMS/s")
         with scratch_database("sms") as url:
-            rate = asyncio.run(relayed(url, port, RELAY_COUNT))
-        say(f"outbox relay (one at a time) -> relay_sms -> SmppSmsGateway: {rate:,.0f} SMS/s")
-        with scratch_database("sms_batch") as url:
-            batched = asyncio.run(batch_relayed(url, port, COUNT))
-        say(f"batch relay ({BATCH}) -> relay_sms_batch -> SmppSmsGateway: {batched:,.0f} SMS/s")
+            rate = asyncio.run(relayed(url, port, COUNT))
+        say(f"outbox relay (batch {BATCH}) -> relay_sms_batch -> SmppSmsGateway: {rate:,.0f} SMS/s")
         floor_after = bare_smpplib(port, COUNT)
         say(f"bare smpplib loop again: {floor_after:,.0f} SMS/s")
     floor = (floor + floor_after) / 2
     say(f"sms_gateway_ratio={alone / floor:.3f}")
-    say(f"sms_batch_ratio={batched / floor:.3f}")
     say(f"sms_ratio={rate / floor:.3f}")
 
 

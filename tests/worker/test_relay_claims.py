@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 from pydantic import ValidationError
@@ -116,16 +117,16 @@ async def test_a_slow_gateway_holds_up_no_payment(db: Database, clock) -> None:
 
 
 class DiesBeforeRecording(Relay):
-    """Sends, then fails to record the first message it sent (the database went away, or the
-    process was killed): the outcome of that attempt is lost."""
+    """Sends, then fails to record the first batch it sent (the database went away, or the
+    process was killed): the outcome of every attempt in it is lost."""
 
-    died_on: int | None = None
+    died_on: list[int] | None = None
 
-    async def record(self, claim: Claim, attempt: Attempt) -> Outcome:
-        if DiesBeforeRecording.died_on in (None, claim.id):
-            DiesBeforeRecording.died_on = claim.id
+    async def record(self, sent: Sequence[tuple[Claim, Attempt]]) -> list[Outcome]:
+        if DiesBeforeRecording.died_on is None:
+            DiesBeforeRecording.died_on = [claim.id for claim, _ in sent]
             raise ConnectionError("server closed the connection unexpectedly")
-        return await super().record(claim, attempt)
+        return await super().record(sent)
 
 
 async def test_a_relay_dying_between_send_and_record_costs_one_resend_with_the_same_key(
@@ -135,8 +136,7 @@ async def test_a_relay_dying_between_send_and_record_costs_one_resend_with_the_s
     sms = MemorySmsGateway()
     DiesBeforeRecording.died_on = None
     stats = await relay(db, sms, DiesBeforeRecording, batch_size=1).drain()
-    lost = DiesBeforeRecording.died_on
-    assert lost == first
+    assert DiesBeforeRecording.died_on == [first]
     assert (stats.delivered, stats.unrecorded) == (1, 1)
     assert sorted(sms.calls) == [f"outbox-{first}", f"outbox-{second}"]
 

@@ -1,51 +1,110 @@
-"""Queries over the outbox. No rules here, only reads (locking the rows they return)."""
+"""Queries and set-based writes over the outbox. No rules here: the service decides what to write.
+
+The relay's steps touch a batch at a time, so these are one statement a batch (no ORM object
+per message): a relay of SMS spends most of its own time here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.models import OutboxMessage
+from abonent.models import OutboxAttempt, OutboxMessage
+
+_NO_SYNC = {"synchronize_session": False}
 
 
-async def lock_due(session: AsyncSession, now: dt.datetime, limit: int) -> Sequence[OutboxMessage]:
-    """Pending messages due by ``now`` and claimed by no live lease, oldest first, locked.
+async def lock_due(
+    session: AsyncSession, now: dt.datetime, limit: int
+) -> Sequence[tuple[Any, ...]]:
+    """Pending messages due by ``now`` and claimed by no live lease, oldest first, locked:
+    (id, topic, payload, account_id, attempts, claimed_until).
 
     ``SKIP LOCKED`` lets several relays on PostgreSQL share the queue: each takes rows the
     others are not claiming at this moment (SQLite has one writer and ignores the clause).
     """
+    m = OutboxMessage
     return (
-        await session.scalars(
-            select(OutboxMessage)
+        await session.execute(
+            select(m.id, m.topic, m.payload, m.account_id, m.attempts, m.claimed_until)
             .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.available_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+                m.status == "pending",
+                m.available_at <= now,
+                or_(m.claimed_until.is_(None), m.claimed_until <= now),
             )
-            .order_by(OutboxMessage.available_at, OutboxMessage.id)
+            .order_by(m.available_at, m.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
 
 
-async def lock_claimed(
-    session: AsyncSession, message_id: int, attempt: int
-) -> OutboxMessage | None:
-    """The message if it is still under the claim that made attempt number ``attempt``.
-
-    Every claim counts an attempt, so (id, attempts) names one claim: a relay whose lease ran
-    out and whose message another relay claimed since finds nothing here.
-    """
-    return await session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.attempts == attempt,
-            OutboxMessage.status == "pending",
+async def take(session: AsyncSession, ids: Sequence[int], until: dt.datetime) -> None:
+    """Count one more attempt on each message and lease it until ``until``."""
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(attempts=OutboxMessage.attempts + 1, claimed_until=until)
+            .execution_options(**_NO_SYNC)
         )
+
+
+async def give_up(session: AsyncSession, ids: Sequence[int], error: str) -> None:
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status="dead", last_error=error, claimed_until=None)
+            .execution_options(**_NO_SYNC)
+        )
+
+
+async def mark_done(
+    session: AsyncSession, claims: Sequence[tuple[int, int]], now: dt.datetime
+) -> set[int]:
+    """Mark done the messages still under the claims named by (message id, attempt); return
+    their ids. Every claim counts an attempt, so (id, attempts) names one claim: a message
+    another relay claimed since (this one's lease ran out) is not among them."""
+    if not claims:
+        return set()
+    done = await session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(claims),
+        )
+        .values(status="done", processed_at=now, last_error=None, claimed_until=None)
+        .returning(OutboxMessage.id)
+        .execution_options(**_NO_SYNC)
+    )
+    return set(done)
+
+
+async def lock_claimed_many(
+    session: AsyncSession, claims: Sequence[tuple[int, int]]
+) -> dict[int, OutboxMessage]:
+    """The messages still under the claims named by (message id, attempt), by id, locked.
+
+    Locked in id order, so two relays recording overlapping batches cannot deadlock.
+    """
+    if not claims:
+        return {}
+    wanted = dict(claims)
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.id)
         .with_for_update()
     )
+    return {row.id: row for row in rows if row.attempts == wanted[row.id]}
+
+
+async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]) -> None:
+    """Rows of attempt history: ``message_id``, ``ok``, ``error``, ``at`` each."""
+    if attempts:
+        await session.execute(insert(OutboxAttempt), list(attempts))

@@ -2,14 +2,16 @@
 
 A relay delivers them afterwards (``abonent worker run``) in three steps, no transaction open
 across the network: :func:`claim_due` takes a batch under a lease and commits, the relay sends,
-:func:`record_outcome` records each result in a unit of its own. A relay that dies between send
-and record leaves its lease to run out; the message is then claimed and sent again, with the
-same idempotency key, so delivery is at least once and handlers must be safe to run twice.
+:func:`record_outcomes` records the whole batch's results in one more unit. A relay that dies
+between send and record leaves its lease to run out; the messages are then claimed and sent
+again, with the same idempotency keys, so delivery is at least once and handlers must be safe
+to run twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.kit import clock
-from abonent.models import OutboxAttempt, OutboxMessage
+from abonent.models import OutboxMessage
 from abonent.outbox import repository
 
 log = structlog.get_logger(__name__)
@@ -104,32 +106,107 @@ async def claim_due(
     """
     now = clock.now()
     claims: list[Claim] = []
-    dead = 0
-    for message in await repository.lock_due(session, now, limit):
-        if message.claimed_until is not None:
-            session.add(OutboxAttempt(message_id=message.id, ok=False, error=LEASE_EXPIRED, at=now))
-            log.warning("outbox.lease_expired", message_id=message.id, attempt=message.attempts)
-            if message.attempts >= max_attempts:
-                message.status, message.last_error, message.claimed_until = (
-                    "dead",
-                    LEASE_EXPIRED,
-                    None,
-                )
-                dead += 1
-                log.error("outbox.dead", message_id=message.id, topic=message.topic)
+    lost: list[dict[str, Any]] = []
+    given_up: list[int] = []
+    for id_, topic, payload, account_id, attempts, claimed_until in await repository.lock_due(
+        session, now, limit
+    ):
+        if claimed_until is not None:
+            lost.append({"message_id": id_, "ok": False, "error": LEASE_EXPIRED, "at": now})
+            log.warning("outbox.lease_expired", message_id=id_, attempt=attempts)
+            if attempts >= max_attempts:
+                given_up.append(id_)
+                log.error("outbox.dead", message_id=id_, topic=topic)
                 continue
-        message.attempts += 1
-        message.claimed_until = now + lease
-        claims.append(
-            Claim(
-                id=message.id,
-                topic=message.topic,
-                payload=dict(message.payload),
-                account_id=message.account_id,
-                attempt=message.attempts,
+        claims.append(Claim(id_, topic, dict(payload), account_id, attempts + 1))
+    await repository.take(session, [c.id for c in claims], now + lease)
+    await repository.give_up(session, given_up, LEASE_EXPIRED)
+    await repository.add_attempts(session, lost)
+    return Claimed(claims, len(given_up))
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one attempt came to, as the relay hands it over to be recorded."""
+
+    claim: Claim
+    error: str | None = None
+    permanent: bool = False
+    """Retrying will not help: the message goes dead at once."""
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    results: Sequence[Result],
+    *,
+    max_attempts: int,
+    retry_base_seconds: float,
+) -> list[Outcome]:
+    """Record a batch of attempts in the caller's one unit, one outcome per result, in order.
+
+    Each is delivered (done), to retry after a doubling delay, or given up (dead); each leaves
+    a row in the attempt history. 'lost': the lease ran out and another relay claimed the
+    message since; it recorded this attempt as lost and owns the message now, so nothing is
+    written for it here (the others in the batch are recorded all the same).
+    """
+    now = clock.now()
+    # Most attempts succeed: those are marked done in one statement; only the failures are
+    # loaded, for their backoff or their end.
+    done = await repository.mark_done(
+        session, [(r.claim.id, r.claim.attempt) for r in results if r.error is None], now
+    )
+    held = await repository.lock_claimed_many(
+        session, [(r.claim.id, r.claim.attempt) for r in results if r.error is not None]
+    )
+    outcomes: list[Outcome] = []
+    for result in results:
+        message = held.get(result.claim.id)
+        if result.claim.id in done:
+            outcomes.append("done")
+        elif message is not None:
+            outcomes.append(
+                _record(
+                    message, result, now, max_attempts=max_attempts, retry_base=retry_base_seconds
+                )
             )
-        )
-    return Claimed(claims, dead)
+        else:
+            log.warning(
+                "outbox.lease_lost",
+                message_id=result.claim.id,
+                attempt=result.claim.attempt,
+                error=result.error,
+            )
+            outcomes.append("lost")
+    await repository.add_attempts(
+        session,
+        [
+            {"message_id": r.claim.id, "ok": r.error is None, "error": r.error, "at": now}
+            for r, outcome in zip(results, outcomes, strict=True)
+            if outcome != "lost"
+        ],
+    )
+    return outcomes
+
+
+def _record(
+    message: OutboxMessage,
+    result: Result,
+    now: dt.datetime,
+    *,
+    max_attempts: int,
+    retry_base: float,
+) -> Outcome:
+    error = result.error or "failed"
+    message.claimed_until = None
+    message.last_error = error
+    if result.permanent or message.attempts >= max_attempts:
+        message.status = "dead"
+        log.error("outbox.dead", message_id=message.id, topic=message.topic, error=error)
+        return "dead"
+    delay = retry_base * 2 ** (message.attempts - 1)
+    message.available_at = now + dt.timedelta(seconds=delay)
+    log.warning("outbox.retry", message_id=message.id, error=error, in_s=delay)
+    return "retry"
 
 
 async def record_outcome(
@@ -141,27 +218,11 @@ async def record_outcome(
     max_attempts: int,
     retry_base_seconds: float,
 ) -> Outcome:
-    """Record one attempt: delivered, to retry after a doubling delay, or given up (dead).
-
-    'lost': the lease ran out and another relay claimed the message since; it recorded this
-    attempt as lost and owns the message now, so nothing is written here.
-    """
-    message = await repository.lock_claimed(session, claim.id, claim.attempt)
-    if message is None:
-        log.warning("outbox.lease_lost", message_id=claim.id, attempt=claim.attempt, error=error)
-        return "lost"
-    now = clock.now()
-    session.add(OutboxAttempt(message_id=message.id, ok=error is None, error=error, at=now))
-    message.claimed_until = None
-    if error is None:
-        message.status, message.processed_at, message.last_error = "done", now, None
-        return "done"
-    message.last_error = error
-    if permanent or message.attempts >= max_attempts:
-        message.status = "dead"
-        log.error("outbox.dead", message_id=message.id, topic=message.topic, error=error)
-        return "dead"
-    delay = retry_base_seconds * 2 ** (message.attempts - 1)
-    message.available_at = now + dt.timedelta(seconds=delay)
-    log.warning("outbox.retry", message_id=message.id, error=error, in_s=delay)
-    return "retry"
+    """:func:`record_outcomes` for one attempt."""
+    [outcome] = await record_outcomes(
+        session,
+        [Result(claim, error, permanent)],
+        max_attempts=max_attempts,
+        retry_base_seconds=retry_base_seconds,
+    )
+    return outcome

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import OutboxMessage, SmsMessage, SmsPart
@@ -68,3 +69,18 @@ async def statuses_for_outbox(
         select(SmsMessage).where(SmsMessage.outbox_message_id.in_(outbox_ids))
     )
     return {row.outbox_message_id: row for row in rows if row.outbox_message_id is not None}
+
+
+async def insert_sent(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """Insert sms_messages rows of relayed SMS; their ids by outbox message id."""
+    if not rows:
+        return {}
+    inserted = await session.execute(
+        insert(SmsMessage).returning(SmsMessage.id, SmsMessage.outbox_message_id), list(rows)
+    )
+    return {outbox_id: sms_id for sms_id, outbox_id in inserted if outbox_id is not None}
+
+
+async def insert_parts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(SmsPart), list(rows))

@@ -44,6 +44,10 @@ class SmsView:
     parts: Sequence[SmsPart]
 
 
+def is_category(category: str) -> bool:
+    return category in SMS_CATEGORIES
+
+
 def _check_category(category: str) -> None:
     if category not in SMS_CATEGORIES:
         raise InvalidInput(f"unknown SMS category {category!r}", code="sms_category")
@@ -116,31 +120,39 @@ async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
             raise InvalidInput("a sent SMS has at least one part", code="sms_no_parts")
     known = await repository.statuses_for_outbox(session, [i.outbox_message_id for i in sent])
     now = clock.now()
-    fresh: list[tuple[SmsMessage, Sent]] = []
+    # New rows go in as one INSERT … RETURNING (no ORM object each): a relay records a batch
+    # of a hundred at a time, and this is most of its own work per SMS.
+    new = [item for item in sent if item.outbox_message_id not in known]
+    sms_ids = await repository.insert_sent(
+        session,
+        [
+            {
+                "outbox_message_id": item.outbox_message_id,
+                "to_msisdn": item.to,
+                "category": item.category,
+                "status": "sent",
+                "parts": len(item.gateway_message_ids),
+                "created_at": now,
+                "sent_at": now,
+            }
+            for item in new
+        ],
+    )
     for item in sent:
         row = known.get(item.outbox_message_id)
-        if row is None:
-            row = SmsMessage(
-                outbox_message_id=item.outbox_message_id,
-                to_msisdn=item.to,
-                category=item.category,
-                status="sent",
-                parts=len(item.gateway_message_ids),
-                created_at=now,
-                sent_at=now,
-            )
-            session.add(row)
-            fresh.append((row, item))
-        elif row.status == "queued":
+        if row is not None and row.status == "queued":
             row.status, row.sent_at, row.parts = "sent", now, len(item.gateway_message_ids)
-            fresh.append((row, item))
+            sms_ids[item.outbox_message_id] = row.id
     await session.flush()
-    session.add_all(
-        SmsPart(sms_id=row.id, seq=seq, gateway_message_id=gateway_id)
-        for row, item in fresh
-        for seq, gateway_id in enumerate(item.gateway_message_ids, 1)
+    await repository.insert_parts(
+        session,
+        [
+            {"sms_id": sms_ids[item.outbox_message_id], "seq": seq, "gateway_message_id": part}
+            for item in sent
+            if item.outbox_message_id in sms_ids
+            for seq, part in enumerate(item.gateway_message_ids, 1)
+        ],
     )
-    await session.flush()
 
 
 async def mark_failed(

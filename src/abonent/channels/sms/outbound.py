@@ -1,7 +1,7 @@
 """Outbox SMS through a gateway, with their status kept in sms_messages.
 
-What the relay's ``sms.send`` handler calls (the relay itself is not changed here; the lead
-wires it). ``relay_sms_batch`` takes a claimed batch: it submits every message at once (the
+What the relay's ``sms.send`` batch handler calls (``worker/relay.py``, with a database).
+``relay_sms_batch`` takes a claimed batch: it submits every message at once (the
 gateway's window keeps several outstanding) with the outbox message id as the idempotency key,
 then records the whole batch in one unit of work: ``sent`` with the parts' ids, or ``failed``
 with the SMSC's refusal. No database transaction is open while it sends. ``relay_sms`` is the
@@ -39,6 +39,9 @@ class OutboundSms:
     to: str
     text: str
     category: str = "service"
+    first_attempt: bool = False
+    """No attempt at this outbox message came before (its claim is the first): nothing can be
+    recorded for it yet, so the look-up of what was already sent skips it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +72,14 @@ async def _send(gateway: SmsGateway, sender: str, message: OutboundSms) -> tuple
     )
 
 
-async def _attempt(gateway: SmsGateway, sender: str, message: OutboundSms) -> Outcome:
+async def _attempt(
+    gateway: SmsGateway, sender: str, message: OutboundSms, send_timeout: float | None
+) -> Outcome:
     try:
-        ids = await _send(gateway, sender, message)
+        async with asyncio.timeout(send_timeout):
+            ids = await _send(gateway, sender, message)
+    except TimeoutError:
+        return Outcome(message.outbox_message_id, error=f"timeout: no answer in {send_timeout:g} s")
     except SubmitRefused as exc:
         return Outcome(message.outbox_message_id, error=str(exc), permanent=True)
     except Exception as exc:
@@ -80,24 +88,44 @@ async def _attempt(gateway: SmsGateway, sender: str, message: OutboundSms) -> Ou
 
 
 async def relay_sms_batch(
-    db: Database, gateway: SmsGateway, *, sender: str, batch: Sequence[OutboundSms]
+    db: Database,
+    gateway: SmsGateway,
+    *,
+    sender: str,
+    batch: Sequence[OutboundSms],
+    send_timeout: float | None = None,
 ) -> list[Outcome]:
-    """Send a batch of outbox SMS together; one outcome per message, in the batch's order."""
-    async with db.session() as session:
-        known = await sms.statuses_for_outbox(session, [m.outbox_message_id for m in batch])
-        done: dict[int, Outcome] = {}
-        for outbox_id, row in known.items():
-            if row.status != "queued":
-                parts = await sms.parts_of(session, row.id)
-                failed = row.status == "failed"
-                done[outbox_id] = Outcome(
-                    outbox_id,
-                    tuple(p.gateway_message_id for p in parts),
-                    error=row.reason if failed else None,
-                    permanent=failed,
-                )
+    """Send a batch of outbox SMS together; one outcome per message, in the batch's order.
+
+    ``send_timeout`` bounds each submit: one unanswered by then is not sent (to retry), and the
+    rest of the batch is recorded all the same.
+    """
+    done: dict[int, Outcome] = {}
+    retried = [m.outbox_message_id for m in batch if not m.first_attempt]
+    if retried:
+        async with db.session() as session:
+            known = await sms.statuses_for_outbox(session, retried)
+            for outbox_id, row in known.items():
+                if row.status != "queued":
+                    parts = await sms.parts_of(session, row.id)
+                    failed = row.status == "failed"
+                    done[outbox_id] = Outcome(
+                        outbox_id,
+                        tuple(p.gateway_message_id for p in parts),
+                        error=row.reason if failed else None,
+                        permanent=failed,
+                    )
+    for message in batch:
+        if not sms.is_category(message.category):
+            # Not sent and not recorded (sms_messages keeps known categories only), and the
+            # rest of the batch is recorded all the same.
+            done[message.outbox_message_id] = Outcome(
+                message.outbox_message_id,
+                error=f"unknown SMS category {message.category!r}",
+                permanent=True,
+            )
     todo = [m for m in batch if m.outbox_message_id not in done]
-    outcomes = await asyncio.gather(*(_attempt(gateway, sender, m) for m in todo))
+    outcomes = await asyncio.gather(*(_attempt(gateway, sender, m, send_timeout) for m in todo))
 
     async def record(session: AsyncSession) -> None:
         pairs = list(zip(todo, outcomes, strict=True))
