@@ -3,14 +3,16 @@
 At ``*100#`` rates most of a request's CPU went into its own round trips (asyncpg's execute, the
 pool checkout through a greenlet). Here whoever arrives while a batch is on the wire waits for
 the next one, so under load a round trip carries dozens of requests and when idle a request
-waits for nothing but the next turn of the event loop. Each caller gets its own result or the
-batch's exception. (aiodataloader batches per loop tick only, with a cache keyed by value; the
-rule here is "at most N batches in flight", which is what makes the batches grow under load.)
+waits for nothing but the next turn of the event loop. Each caller gets its own result or its
+own exception: a batch that fails is tried again item by item, so that one bad item fails alone.
+(aiodataloader batches per loop tick only, with a cache keyed by value; the rule here is "at
+most N batches in flight", which is what makes the batches grow under load.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -53,22 +55,31 @@ class Batcher(Generic[In, Out]):
                 batch = self._waiting[: self._size]
                 del self._waiting[: self._size]
                 try:
-                    results = await self._run([item for item, _ in batch])
-                except BaseException as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                if len(results) != len(batch):
-                    error = RuntimeError(f"{len(results)} results for {len(batch)} items")
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                    await self._settle(batch)
+                except Exception:
+                    if len(batch) == 1:
+                        continue
+                    # One item's failure (a constraint, say) must not become its neighbours':
+                    # the batch changed nothing, so each is tried alone and fails on its own.
+                    # (Its caller has the exception; nobody else is waiting for it.)
+                    for one in batch:
+                        with contextlib.suppress(Exception):
+                            await self._settle([one])
         finally:
             self._busy -= 1
+
+    async def _settle(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
+        """Results or, for a batch of one, the exception to its caller; re-raised either way."""
+        try:
+            results = await self._run([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
+        except BaseException as exc:
+            if len(batch) == 1 or not isinstance(exc, Exception):
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            raise
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
