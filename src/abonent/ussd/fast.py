@@ -111,14 +111,18 @@ class _Lane:
     """The batchers of one engine, on the event loop that made them."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        # Weakly: the lane is the value of a weak dictionary keyed by this engine.
+        self.engine = weakref.ref(engine.sync_engine)
         self.sql = _sql(engine.dialect)
         # A pooled connection for each batch in flight: a few, whatever the load.
         self.reads: Batcher[str, list[Any]] = Batcher(self._read, in_flight=2)
         self.writes: Batcher[_Rows, bool] = Batcher(self._write, in_flight=2)
 
     async def _with(self, work: Any) -> Any:
-        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        engine = self.engine()
+        if engine is None:
+            raise RuntimeError("the engine was disposed of")
+        pooled = await greenlet_spawn(engine.raw_connection)
         try:
             return await work(pooled.driver_connection)
         except BaseException:
