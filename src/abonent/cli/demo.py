@@ -180,30 +180,48 @@ def print_ussd(r: DemoReport, host: str, port: int, *, cli: str = "abonent") -> 
     """curl lines for the USSD callback: a subscriber in credit, and the SIM of an active account
     with overdue debt (its promised payment offer is a menu; key 1 takes it) — not the account
     the OSMP lines above pay, so that pasting those first leaves this one in debt."""
+    from abonent.accounts import reads as account_reads
     from abonent.accounts.service import get_account
     from abonent.cli.common import run_async
-    from abonent.payments.service import notice_recipient
     from abonent.promised import service as promised
     from abonent.promised.errors import PromisedRefused
 
-    candidates = [
+    shown_first = [
         shown.number
         for shown in r.showcase
         if shown.statement.overdue_minor > 0
         and shown.statement.status == "active"
         and shown.number != r.pay_number
-    ] + [r.pay_number]
+    ]
 
     async def first_offered(db: Database) -> tuple[str, str | None]:
-        # The first account a promised payment is offered to now, and its first open SIM.
+        # The first account a promised payment is offered to now (the showcase's first, then
+        # any active account in debt) that has a SIM of its own; the OSMP lines' account only
+        # when there is no other, since pasting those clears its debt.
         async with db.session() as s:
-            for number in candidates:
+            listed = await account_reads.page(
+                s, in_debt=True, status="active", after_id=0, limit=500
+            )
+            others = [
+                a.number for a, b in listed if b.balance_minor < 0 and a.number not in shown_first
+            ]
+            for number in [
+                *(n for n in (*shown_first, *others) if n != r.pay_number),
+                r.pay_number,
+            ]:
                 account = await get_account(s, number)
                 try:
                     await promised.offer(s, account)
                 except PromisedRefused:
                     continue
-                return number, await notice_recipient(s, account)
+                # The account's own SIM (*100# finds the account by it), not a contact phone.
+                sims = [
+                    service.msisdn
+                    for service in await account_reads.services_of(s, account.id)
+                    if service.kind == "mobile" and service.status != "closed" and service.msisdn
+                ]
+                if sims:
+                    return number, sims[0]
         return r.pay_number, None
 
     account_number, sim = run_async(first_offered)
