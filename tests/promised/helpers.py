@@ -20,8 +20,9 @@ from abonent.models import (
     Posting,
     Service,
 )
+from abonent.payments.service import PaymentRequest, book_payment
 from tests.conftest import NOW
-from tests.factories import make_account
+from tests.factories import ACTOR, make_account
 
 D = dt.date
 
@@ -94,3 +95,21 @@ async def ledger_counts(s: AsyncSession) -> tuple[int, ...]:
         int(await s.scalar(select(func.coalesce(func.sum(OpenItem.remaining_minor), 0))) or 0)
     )
     return tuple(counts)
+
+
+async def pay_by_api(db: Database, account: Account, amount: int, txn: str) -> None:
+    """A payment through the booking service, in its own unit of work (as the API books one)."""
+    async with db.session(write=True) as s:
+        fresh = await s.get(Account, account.id)
+        assert fresh is not None
+        await book_payment(
+            s,
+            PaymentRequest(
+                account=fresh,
+                amount_minor=amount,
+                method="api",
+                source="api:test",
+                source_txn_id=txn,
+                actor=ACTOR,
+            ),
+        )

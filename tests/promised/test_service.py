@@ -13,13 +13,12 @@ from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.clock import FrozenClock
 from abonent.models import Account, AuditEvent, OpenItem, OutboxMessage, PromisedPayment, Service
-from abonent.payments.service import PaymentRequest, book_payment
 from abonent.promised import service as promised
 from abonent.promised.errors import PromisedAmountInvalid, PromisedRefused
 from abonent.statement.reader import read_statement
 from abonent.statement.service import statement_by_number, statement_for
 from tests.factories import ACTOR, charge
-from tests.promised.helpers import D, ledger_counts, subscriber
+from tests.promised.helpers import D, ledger_counts, pay_by_api, subscriber
 
 CLERK = Actor("test-clerk", "clerk")
 
@@ -29,23 +28,6 @@ async def _take(db: Database, account: Account, amount: int) -> promised.Taken:
         fresh = await s.get(Account, account.id)
         assert fresh is not None
         return await promised.take(s, fresh, amount, channel="api", actor=CLERK)
-
-
-async def _pay(db: Database, account: Account, amount: int, txn: str) -> None:
-    async with db.session(write=True) as s:
-        fresh = await s.get(Account, account.id)
-        assert fresh is not None
-        await book_payment(
-            s,
-            PaymentRequest(
-                account=fresh,
-                amount_minor=amount,
-                method="api",
-                source="api:test",
-                source_txn_id=txn,
-                actor=ACTOR,
-            ),
-        )
 
 
 async def test_offer_follows_history_and_need(db: Database, clock: FrozenClock) -> None:
@@ -132,13 +114,13 @@ async def test_next_payments_repay_it_first_then_the_fee_then_later_charges(
     async with db.session(write=True) as s:
         # A charge falling due after the promised payment's term.
         await charge(s, account, 40_000, due=D(2026, 12, 3), service=sim)
-    await _pay(db, account, 20_000, "p1")
+    await pay_by_api(db, account, 20_000, "p1")
     async with db.session() as s:
         st = await statement_for(s, account)
     assert st.promised_payment is not None
     assert st.promised_payment["owed_minor"] == 5_000 + 2_500
     assert st.debt_minor == 47_500
-    await _pay(db, account, 5_000, "p2")
+    await pay_by_api(db, account, 5_000, "p2")
     async with db.session() as s:
         st = await statement_for(s, account)
         fast = await read_statement(db.engine, account.number)
@@ -146,7 +128,7 @@ async def test_next_payments_repay_it_first_then_the_fee_then_later_charges(
     assert st.promised_payment is not None
     assert (st.promised_payment["status"], st.promised_payment["owed_minor"]) == ("repaid", 2_500)
     assert fast == st
-    await _pay(db, account, 5_000, "p3")
+    await pay_by_api(db, account, 5_000, "p3")
     async with db.session() as s:
         st = await statement_for(s, account)
         view = await promised.view(s, account)
@@ -170,7 +152,7 @@ async def test_expiry_leaves_the_unpaid_part_as_overdue_debt_and_runs_twice_safe
 ) -> None:
     account, _ = await subscriber(db, clock)
     taken = await _take(db, account, 30_000)
-    await _pay(db, account, 10_000, "p1")
+    await pay_by_api(db, account, 10_000, "p1")
     clock.at = dt.datetime(2026, 11, 21, 11, 59, tzinfo=dt.UTC)
     async with db.session(write=True) as s:
         early, _ = await promised.end_due(s)
@@ -243,7 +225,7 @@ async def test_in_force_and_monthly_limit_refusals(db: Database, clock: FrozenCl
     assert caught.value.detail == (
         "не подключён: на счёте уже действует обещанный платёж до 21.11.2026"
     )
-    await _pay(db, account, 27_500, "p1")  # repaid: no longer in the way
+    await pay_by_api(db, account, 27_500, "p1")  # repaid: no longer in the way
     async with db.session(write=True) as s:
         await charge(s, account, 10_000, due=D(2026, 11, 17), service=sim)
     second = await _take(db, account, 10_000)
@@ -252,7 +234,7 @@ async def test_in_force_and_monthly_limit_refusals(db: Database, clock: FrozenCl
             select(PromisedPayment).where(PromisedPayment.id != second.promised.id)
         )
     assert first is not None and first.status == "repaid"
-    await _pay(db, account, second.owed_minor, "p2")
+    await pay_by_api(db, account, second.owed_minor, "p2")
     async with db.session(write=True) as s:
         await charge(s, account, 10_000, due=D(2026, 11, 17), service=sim)
     with pytest.raises(PromisedRefused) as caught:

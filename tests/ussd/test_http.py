@@ -14,10 +14,9 @@ from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.kit.clock import FrozenClock
 from abonent.models import Account, OutboxMessage, PromisedPayment, Service
-from abonent.payments.service import PaymentRequest, book_payment
 from abonent.promised import service as promised
 from tests.factories import ACTOR, charge, make_account, pay
-from tests.promised.helpers import D, ledger_counts, subscriber
+from tests.promised.helpers import D, ledger_counts, pay_by_api, subscriber
 
 _ids = itertools.count(1)
 
@@ -156,23 +155,6 @@ async def test_closing_screens(client: httpx.AsyncClient, db: Database, clock: F
     assert await _sms(db) == []
 
 
-async def _pay(db: Database, account: Account, amount: int, txn: str) -> None:
-    async with db.session(write=True) as s:
-        fresh = await s.get(Account, account.id)
-        assert fresh is not None
-        await book_payment(
-            s,
-            PaymentRequest(
-                account=fresh,
-                amount_minor=amount,
-                method="api",
-                source="api:test",
-                source_txn_id=txn,
-                actor=ACTOR,
-            ),
-        )
-
-
 async def test_promised_offer_take_in_force_repaid_and_expiry(
     client: httpx.AsyncClient, db: Database, clock: FrozenClock
 ) -> None:
@@ -201,7 +183,7 @@ async def test_promised_offer_take_in_force_repaid_and_expiry(
     assert (
         screen == f"Долг 275,00 ₽\nДоступно -275,00 ₽\nОбещ. платёж до 21.11\nЛС {account.number}"
     )
-    await _pay(db, account, 10_000, "t1")
+    await pay_by_api(db, account, 10_000, "t1")
     assert await dial(client, phone, "*100*3#") == (
         "END",
         "Обещанный платёж 300,00 ₽ до 21.11.2026\nПлата 25,00 ₽, к возврату 175,00 ₽",
@@ -235,7 +217,7 @@ async def test_promised_repaid_by_a_payment_then_not_needed(
     async with db.session() as s:
         row = await s.scalar(select(PromisedPayment))
     assert row is not None and row.amount_minor == 10_000 and row.channel == "ussd"
-    await _pay(db, account, 26_000, "t1")  # 100 repayment + 10 fee + the 150 left of the debt
+    await pay_by_api(db, account, 26_000, "t1")  # 100 repayment + 10 fee + the 150 left of the debt
     assert await dial(client, phone, "*100*3#") == ("END", "Не нужен: просроченного долга нет")
 
 
