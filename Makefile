@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test lint bench bench-tools venv browser clean lock help
+.PHONY: demo test lint bench bench-tools venv fonts browser clean lock help
 
 help:
 	@echo "make demo   - install, migrate an SQLite database, load demo data, serve on http://$(HOST):$(PORT)"
@@ -25,7 +25,14 @@ $(STAMP): requirements.lock pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-venv: $(STAMP)
+venv: $(STAMP) fonts
+
+# PDF documents render Cyrillic with DejaVu Sans (Debian's fonts-dejavu-core).
+fonts:
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || { \
+	  echo "installing Debian's fonts-dejavu-core for PDF documents"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core; }
 
 demo: venv
 	@mkdir -p var
