@@ -199,3 +199,20 @@ def test_settings_that_do_not_validate_are_one_line_in_a_real_process(tmp_path: 
         "error [invalid_settings]: worker: Value error, "
         "worker.lease_seconds must exceed worker.send_timeout_seconds"
     )
+
+
+def test_serve_shows_the_database_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    from abonent.cli import serve as serve_cli
+    from abonent.config import get_settings
+
+    started: list[str] = []
+    monkeypatch.setattr(serve_cli.uvicorn, "run", lambda target, **_: started.append(target))
+    monkeypatch.setenv("ABONENT_DATABASE_URL", "postgresql://abonent:s3cr3t-pw@db.example:5432/ab")
+    try:
+        result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    finally:
+        get_settings.cache_clear()  # the CLI cached settings read from the patched environment
+    assert result.exit_code == 0, result.output
+    assert started == ["abonent.app:create_app"]
+    assert "s3cr3t-pw" not in result.output
+    assert "postgresql://abonent:***@db.example:5432/ab" in result.output

@@ -6,6 +6,7 @@ import typer
 import uvicorn
 
 from abonent.cli.common import console, settings
+from abonent.cli.failures import shown_url
 
 
 def serve(
@@ -20,7 +21,7 @@ def serve(
     if with_worker:
         os.environ["ABONENT_WORKER__EMBEDDED"] = "true"
     cfg = settings()
-    console.print(f"Abonent on http://{host}:{port}  (database: {cfg.database_url})")
+    console.print(f"Abonent on http://{host}:{port}  (database: {shown_url(cfg.database_url)})")
     uvicorn.run(
         "abonent.app:create_app",
         factory=True,
