@@ -1,0 +1,124 @@
+"""``/v1/people``: find a person, check their identity, then see and act on their accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.api.deps import Db
+from abonent.api.staff_deps import require_staff
+from abonent.api.v1.responses import PROBLEMS, problem
+from abonent.people import service as people
+from abonent.people.schemas import AuditLine, CheckResult, PersonHit, PersonView
+from abonent.staff.principal import StaffPrincipal
+
+router = APIRouter(tags=["people"], responses=PROBLEMS)
+Staff = Annotated[StaffPrincipal, Depends(require_staff())]
+PersonId = Annotated[int, Path(ge=1, le=2**62)]
+_Q = Query(max_length=64)
+
+
+class CheckIn(BaseModel):
+    document_type: Literal["passport_ru"]
+    series_number: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=255)
+    channel: Literal["desk", "phone"]
+
+
+class RevealIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=512)
+
+
+class RevealOut(BaseModel):
+    passport: str | None
+
+
+@router.get("/people", response_model=list[PersonHit])
+async def find_people(
+    db: Db,
+    principal: Staff,
+    passport: Annotated[str | None, _Q] = None,
+    msisdn: Annotated[str | None, _Q] = None,
+    account: Annotated[str | None, _Q] = None,
+    contract: Annotated[str | None, _Q] = None,
+    smart_card: Annotated[str | None, _Q] = None,
+    chip_id: Annotated[str | None, _Q] = None,
+    surname: Annotated[str | None, _Q] = None,
+    birth_date: Annotated[dt.date | None, Query()] = None,
+) -> list[PersonHit]:
+    """Masked hits: enough to pick the right person before the identity check."""
+
+    async def unit(session: AsyncSession) -> list[PersonHit]:
+        return await people.find(
+            session,
+            principal,
+            passport=passport,
+            msisdn=msisdn,
+            account=account,
+            contract=contract,
+            smart_card=smart_card,
+            chip_id=chip_id,
+            surname=surname,
+            birth_date=birth_date,
+        )
+
+    return await db.run(unit)
+
+
+@router.post(
+    "/people/{person_id}/identity-checks",
+    response_model=CheckResult,
+    responses={404: problem("no such person")},
+)
+async def identity_check(
+    person_id: PersonId, body: CheckIn, db: Db, principal: Staff
+) -> CheckResult:
+    """Match the document the person shows or reads out against the stored hash."""
+
+    async def unit(session: AsyncSession) -> CheckResult:
+        return await people.identity_check(
+            session,
+            principal,
+            person_id,
+            document_type=body.document_type,
+            series_number=body.series_number,
+            purpose=body.purpose,
+            channel=body.channel,
+        )
+
+    return await db.run(unit)
+
+
+@router.get(
+    "/people/{person_id}",
+    response_model=PersonView,
+    responses={403: problem("no passed identity check on this person")},
+)
+async def person_view(person_id: PersonId, db: Db, principal: Staff) -> PersonView:
+    async def unit(session: AsyncSession) -> PersonView:
+        return await people.view(session, principal, person_id)
+
+    return await db.run(unit)
+
+
+@router.post("/people/{person_id}/reveal", response_model=RevealOut)
+async def reveal(person_id: PersonId, body: RevealIn, db: Db, principal: Staff) -> RevealOut:
+    """The full passport, with a reason (clerk, supervisor); audited."""
+
+    async def unit(session: AsyncSession) -> RevealOut:
+        return RevealOut(
+            passport=await people.reveal(session, principal, person_id, reason=body.reason)
+        )
+
+    return await db.run(unit)
+
+
+@router.get("/people/{person_id}/audit", response_model=list[AuditLine])
+async def person_audit(person_id: PersonId, db: Db, principal: Staff) -> list[AuditLine]:
+    """Who looked at this person, when, why (supervisors)."""
+    async with db.session() as session:
+        return await people.audit_trail(session, principal, person_id)
