@@ -21,6 +21,8 @@ from abonent.kit.errors import Forbidden, InvalidInput, NotFound
 from abonent.kit.numbers import normalize_msisdn
 from abonent.kit.pii import normalize_passport
 from abonent.models import Customer, PersonAccess, Service
+from abonent.outbox import service as outbox
+from abonent.people import debt_pdf
 from abonent.people import repository as repo
 from abonent.people.masking import mask_msisdn, mask_name
 from abonent.people.schemas import (
@@ -31,6 +33,7 @@ from abonent.people.schemas import (
     PersonView,
     ServiceView,
 )
+from abonent.sms import templates
 from abonent.staff.principal import StaffPrincipal
 from abonent.staff.roles import MASKED_ROLES, check
 from abonent.statement import service as statements
@@ -279,3 +282,63 @@ async def audit_trail(
         )
         for e in await repo.audit_of(session, customer.id)
     ]
+
+
+async def statement_of_debt(
+    session: AsyncSession, principal: StaffPrincipal, customer_id: int
+) -> bytes:
+    check(principal.role, "people.statement_pdf")
+    customer, _grant = await require_access(session, principal, customer_id)
+    audit.record(
+        session,
+        principal.actor(),
+        "people.statement_of_debt",
+        object_type="person",
+        object_id=customer.id,
+    )
+    return await debt_pdf.build(session, customer, name=customer.full_name)
+
+
+async def send_details(
+    session: AsyncSession, principal: StaffPrincipal, customer_id: int, account_number: str
+) -> str:
+    """The account's details by SMS to the number on file (never to a number typed now)."""
+    check(principal.role, "people.sms")
+    customer, _grant = await require_access(session, principal, customer_id)
+    account = await accounts.get_account(session, account_number)
+    if account.customer_id != customer.id:
+        raise NotFound("no such account of this person", code="people.account_not_theirs")
+    if not customer.contact_phone:
+        raise InvalidInput("no phone number on file", code="people.no_phone")
+    statement = await statements.statement_for(session, account)
+    settings = get_settings()
+    sms = templates.account_details(
+        account_number=account.number,
+        debt_minor=statement.debt_minor,
+        debt_by_service=[(s.label, s.debt_minor) for s in statement.debt_by_service],
+        due_date=statement.next_due_date,
+        overdue_minor=statement.overdue_minor,
+        available_minor=statement.available_minor,
+        hotline=settings.hotline,
+        currency=statement.currency,
+    )
+    await outbox.enqueue(
+        session,
+        outbox.SMS_SEND,
+        {
+            "to": customer.contact_phone,
+            "text": sms.text,
+            "kind": "staff_details",
+            "category": sms.category,
+        },
+        account_id=account.id,
+    )
+    audit.record(
+        session,
+        principal.actor(),
+        "people.sms_details",
+        object_type="person",
+        object_id=customer.id,
+        account_id=account.id,
+    )
+    return mask_msisdn(customer.contact_phone)

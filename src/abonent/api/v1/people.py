@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,3 +122,41 @@ async def person_audit(person_id: PersonId, db: Db, principal: Staff) -> list[Au
     """Who looked at this person, when, why (supervisors)."""
     async with db.session() as session:
         return await people.audit_trail(session, principal, person_id)
+
+
+class DetailsIn(BaseModel):
+    account_number: str = Field(min_length=1, max_length=32)
+
+
+class DetailsOut(BaseModel):
+    sent_to: str
+
+
+@router.get(
+    "/people/{person_id}/statement-of-debt.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def statement_of_debt(person_id: PersonId, db: Db, principal: Staff) -> Response:
+    """Every account of the person, debt by service and per charge, as a PDF."""
+
+    async def unit(session: AsyncSession) -> bytes:
+        return await people.statement_of_debt(session, principal, person_id)
+
+    pdf = await db.run(unit)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="debt-{person_id}.pdf"'},
+    )
+
+
+@router.post("/people/{person_id}/sms-details", status_code=202, response_model=DetailsOut)
+async def sms_details(person_id: PersonId, body: DetailsIn, db: Db, principal: Staff) -> DetailsOut:
+    """Queue the account's details by SMS to the number on file (hotline, clerk)."""
+
+    async def unit(session: AsyncSession) -> DetailsOut:
+        sent_to = await people.send_details(session, principal, person_id, body.account_number)
+        return DetailsOut(sent_to=sent_to)
+
+    return await db.run(unit)
