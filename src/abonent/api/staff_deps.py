@@ -54,6 +54,7 @@ class _RequireStaff(HTTPBearer):
                 f"role {principal.role} may not use this route", code="staff.role_forbidden"
             )
         request.state.actor = principal.actor()
+        request.state.idempotency_scope = f"staff:{principal.staff_id}"
         return principal
 
 

@@ -20,8 +20,10 @@ from abonent.kit import clock
 from abonent.kit.errors import Forbidden, InvalidInput, NotFound
 from abonent.kit.numbers import normalize_msisdn
 from abonent.kit.pii import normalize_passport
-from abonent.models import Customer, PersonAccess, Service
+from abonent.models import Account, Customer, PersonAccess, Service
 from abonent.outbox import service as outbox
+from abonent.payments import sources
+from abonent.payments.service import Booked, PaymentRequest, book_payment
 from abonent.people import debt_pdf
 from abonent.people import repository as repo
 from abonent.people.masking import mask_msisdn, mask_name
@@ -33,6 +35,8 @@ from abonent.people.schemas import (
     PersonView,
     ServiceView,
 )
+from abonent.promised import service as promised
+from abonent.promised.schemas import PromisedOut
 from abonent.sms import templates
 from abonent.staff.principal import StaffPrincipal
 from abonent.staff.roles import MASKED_ROLES, check
@@ -342,3 +346,75 @@ async def send_details(
         account_id=account.id,
     )
     return mask_msisdn(customer.contact_phone)
+
+
+async def _their_account(
+    session: AsyncSession, principal: StaffPrincipal, customer_id: int, account_number: str
+) -> Account:
+    customer, _grant = await require_access(session, principal, customer_id)
+    account = await accounts.get_account(session, account_number)
+    if account.customer_id != customer.id:
+        raise NotFound("no such account of this person", code="people.account_not_theirs")
+    return account
+
+
+async def take_payment(
+    session: AsyncSession,
+    principal: StaffPrincipal,
+    customer_id: int,
+    *,
+    account_number: str,
+    amount_minor: int,
+    receipt: str,
+) -> Booked:
+    """Cash or card at the desk, booked through the payments service (office source)."""
+    check(principal.role, "people.payment")
+    account = await _their_account(session, principal, customer_id, account_number)
+    booked = await book_payment(
+        session,
+        PaymentRequest(
+            account=account,
+            amount_minor=amount_minor,
+            method="office",
+            source=sources.OFFICE,
+            # One receipt namespace per employee: two clerks' form keys never collide.
+            source_txn_id=f"staff{principal.staff_id}:{receipt}"[:128],
+            actor=principal.actor(),
+        ),
+    )
+    audit.record(
+        session,
+        principal.actor(),
+        "people.payment",
+        object_type="person",
+        object_id=customer_id,
+        account_id=account.id,
+        payment_id=booked.payment.id,
+        amount_minor=amount_minor,
+    )
+    return booked
+
+
+async def take_promised(
+    session: AsyncSession,
+    principal: StaffPrincipal,
+    customer_id: int,
+    *,
+    account_number: str,
+    amount_minor: int,
+) -> PromisedOut:
+    check(principal.role, "people.promised")
+    account = await _their_account(session, principal, customer_id, account_number)
+    taken = await promised.take(
+        session, account, amount_minor, channel="api", actor=principal.actor()
+    )
+    audit.record(
+        session,
+        principal.actor(),
+        "people.promised",
+        object_type="person",
+        object_id=customer_id,
+        account_id=account.id,
+        amount_minor=amount_minor,
+    )
+    return await promised.out(session, taken.promised, account.number)

@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.api.deps import Db
+from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run_idempotent
 from abonent.api.staff_deps import require_staff
+from abonent.api.v1.payments import payment_out
 from abonent.api.v1.responses import PROBLEMS, problem
+from abonent.kit.inputs import PositiveMinor
+from abonent.payments import idempotency as idem
+from abonent.payments.schemas import PaymentOut
 from abonent.people import service as people
 from abonent.people.schemas import AuditLine, CheckResult, PersonHit, PersonView
+from abonent.promised.schemas import PromisedOut
 from abonent.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["people"], responses=PROBLEMS)
@@ -160,3 +166,87 @@ async def sms_details(person_id: PersonId, body: DetailsIn, db: Db, principal: S
         return DetailsOut(sent_to=sent_to)
 
     return await db.run(unit)
+
+
+class DeskPayment(BaseModel):
+    account_number: str = Field(min_length=1, max_length=32)
+    amount_minor: PositiveMinor
+
+
+class PromisedIn(BaseModel):
+    account_number: str = Field(min_length=1, max_length=32)
+    amount_minor: PositiveMinor = Field(description="one of the offered amounts, in kopecks")
+
+
+@router.post(
+    "/people/{person_id}/payments",
+    status_code=201,
+    response_model=PaymentOut,
+    responses={400: problem("Idempotency-Key missing or malformed")},
+)
+async def desk_payment(
+    person_id: PersonId,
+    body: DeskPayment,
+    request: Request,
+    db: Db,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Take a payment at the desk (clerk). ``Idempotency-Key`` per form: a resubmit is one."""
+
+    async def work(claimed: idem.Claim | None) -> Reply:
+        assert claimed is not None  # required=True
+
+        async def unit(session: AsyncSession) -> Reply:
+            booked = await people.take_payment(
+                session,
+                principal,
+                person_id,
+                account_number=body.account_number,
+                amount_minor=body.amount_minor,
+                receipt=claimed.key,
+            )
+            reply = json_reply(
+                201 if booked.created else 200,
+                payment_out(booked.payment, body.account_number),
+                stored=True,
+            )
+            await idem.store(session, claimed, reply.status, reply.body)
+            return reply
+
+        return await db.run(unit)
+
+    payload = {"person_id": person_id, **body.model_dump(mode="json")}
+    return await run_idempotent(request, db, idempotency_key, payload, work, required=True)
+
+
+@router.post("/people/{person_id}/promised-payment", status_code=201, response_model=PromisedOut)
+async def take_promised(
+    person_id: PersonId,
+    body: PromisedIn,
+    request: Request,
+    db: Db,
+    principal: Staff,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Take a promised payment for the person (clerk, hotline). Requires ``Idempotency-Key``."""
+
+    async def work(claimed: idem.Claim | None) -> Reply:
+        assert claimed is not None  # required=True
+
+        async def unit(session: AsyncSession) -> Reply:
+            out = await people.take_promised(
+                session,
+                principal,
+                person_id,
+                account_number=body.account_number,
+                amount_minor=body.amount_minor,
+            )
+            reply = json_reply(201, out, stored=True)
+            await idem.store(session, claimed, reply.status, reply.body)
+            return reply
+
+        return await db.run(unit)
+
+    payload = {"person_id": person_id, **body.model_dump(mode="json")}
+    return await run_idempotent(request, db, idempotency_key, payload, work, required=True)
