@@ -14,7 +14,7 @@ from abonent.api.idempotency import IdempotencyKeyHeader, Reply, json_reply, run
 from abonent.api.staff_deps import require_staff
 from abonent.api.v1.payments import payment_out
 from abonent.api.v1.responses import PROBLEMS, problem
-from abonent.kit.inputs import PositiveMinor
+from abonent.kit.inputs import PositiveMinor, Reason, Text
 from abonent.payments import idempotency as idem
 from abonent.payments.schemas import PaymentOut
 from abonent.people import service as people
@@ -30,13 +30,13 @@ _Q = Query(max_length=64)
 
 class CheckIn(BaseModel):
     document_type: Literal["passport_ru"]
-    series_number: str = Field(min_length=1, max_length=32)
-    purpose: str = Field(min_length=1, max_length=255)
+    series_number: Annotated[str, Text(32, min_length=1)]
+    purpose: Reason
     channel: Literal["desk", "phone"]
 
 
 class RevealIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=512)
+    reason: Reason
 
 
 class RevealOut(BaseModel):
@@ -131,7 +131,7 @@ async def person_audit(person_id: PersonId, db: Db, principal: Staff) -> list[Au
 
 
 class DetailsIn(BaseModel):
-    account_number: str = Field(min_length=1, max_length=32)
+    account_number: Annotated[str, Text(32, min_length=1)]
 
 
 class DetailsOut(BaseModel):
@@ -169,12 +169,12 @@ async def sms_details(person_id: PersonId, body: DetailsIn, db: Db, principal: S
 
 
 class DeskPayment(BaseModel):
-    account_number: str = Field(min_length=1, max_length=32)
+    account_number: Annotated[str, Text(32, min_length=1)]
     amount_minor: PositiveMinor
 
 
 class PromisedIn(BaseModel):
-    account_number: str = Field(min_length=1, max_length=32)
+    account_number: Annotated[str, Text(32, min_length=1)]
     amount_minor: PositiveMinor = Field(description="one of the offered amounts, in kopecks")
 
 

@@ -12,6 +12,7 @@ from abonent import staff
 from abonent.api.deps import Db
 from abonent.api.staff_deps import require_staff
 from abonent.api.v1.responses import PROBLEMS, problem
+from abonent.kit.inputs import Text
 from abonent.staff import service
 from abonent.staff.errors import LoginFailed
 from abonent.staff.principal import StaffPrincipal, StaffTokens
@@ -20,9 +21,11 @@ router = APIRouter(tags=["staff"], responses=PROBLEMS)
 
 
 class LoginIn(BaseModel):
-    login: str = Field(min_length=1, max_length=64)
+    login: Annotated[str, Text(64, min_length=1)]
     password: str = Field(min_length=1, max_length=256)
-    totp: str = Field(min_length=1, max_length=16, description="the 6-digit authenticator code")
+    totp: Annotated[str, Text(16, min_length=1)] = Field(
+        description="the 6-digit authenticator code"
+    )
 
 
 class LoginOut(BaseModel):
