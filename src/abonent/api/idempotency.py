@@ -74,7 +74,10 @@ async def run_idempotent(
     if raw_key is None and not required:
         return _response(*_unpack(await work(None)))
     key = idem.validate_key(raw_key)
-    scope = f"apikey:{request.state.api_key_id}"
+    # Staff routes key by employee (api/staff_deps.py sets it); API keys by key.
+    scope = (
+        getattr(request.state, "idempotency_scope", None) or f"apikey:{request.state.api_key_id}"
+    )
     found = await idem.claim(
         db,
         scope=scope,

@@ -12,9 +12,10 @@ import typer
 from sqlalchemy.engine import make_url
 
 from abonent.cli.charges import progress_bar, run_refusing, say
-from abonent.cli.common import settings
+from abonent.cli.common import console, run_async, settings
 from abonent.db.uow import Database
 from abonent.demo.loader import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoReport, load_demo
+from abonent.demo.staff import DemoEmployee, create_demo_staff
 from abonent.kit import clock
 from abonent.kit.money import format_money, format_plain
 from abonent.kit.numbers import luhn_valid
@@ -46,6 +47,19 @@ def load_command(
     cli = cli_for(settings().database_url)
     print_report(result, host, port, with_worker, time.monotonic() - started, cli=cli)
     print_ussd(result, host, port, cli=cli)
+    print_staff(run_async(lambda db: db.run(create_demo_staff)), cli=cli)
+
+
+def print_staff(employees: tuple[DemoEmployee, ...], *, cli: str = "abonent") -> None:
+    console.print("\n[bold]Staff[/bold] (demo only: fixed passwords and TOTP secrets)")
+    for e in employees:
+        typer.echo(
+            f"  {e.role:<12} login {e.login:<12} password {e.password:<22} TOTP {e.totp_secret}"
+        )
+    typer.echo(
+        f"  A code now: {cli} staff totp clerk (development only), or add the TOTP secret to an "
+        'authenticator; then POST /v1/staff/login {"login","password","totp"}.'
+    )
 
 
 def program() -> str:

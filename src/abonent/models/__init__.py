@@ -25,6 +25,7 @@ from abonent.models.payments import (
 )
 from abonent.models.promised import PromisedPayment, UssdSession
 from abonent.models.sms import SmsMessage, SmsPart
+from abonent.models.staff import PersonAccess, StaffLoginFailure, StaffSession, StaffUser
 
 __all__ = [
     "Account",
@@ -44,6 +45,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentAgent",
+    "PersonAccess",
     "Posting",
     "PromisedPayment",
     "RegistryImport",
@@ -53,6 +55,9 @@ __all__ = [
     "ServiceStatusChange",
     "SmsMessage",
     "SmsPart",
+    "StaffLoginFailure",
+    "StaffSession",
+    "StaffUser",
     "Tariff",
     "UssdSession",
     "WebhookEvent",

@@ -1,0 +1,1 @@
+"""Finding a person, the identity check, and the person view staff see after it."""
