@@ -10,6 +10,7 @@ from abonent.models.accounts import (
 )
 from abonent.models.base import Base
 from abonent.models.customers import Customer
+from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
 from abonent.models.payments import (
@@ -37,6 +38,9 @@ __all__ = [
     "CardPayment",
     "Contract",
     "Customer",
+    "Dispute",
+    "DisputeEvidence",
+    "DisputeItem",
     "IdempotencyKey",
     "JournalEntry",
     "OpenItem",

@@ -1,0 +1,1 @@
+"""The rules of this domain (filled in below the ready commit)."""
