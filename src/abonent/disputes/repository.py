@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.models import Dispute, DisputeEvidence, DisputeItem, OpenItem
+from abonent.models import Dispute, DisputeEvidence, DisputeItem, JournalEntry, OpenItem
 from abonent.models.disputes import OPEN_STATUSES
 
 
@@ -83,3 +83,14 @@ async def listing(
 async def items_already_disputed(session: AsyncSession, item_ids: Sequence[int]) -> set[int]:
     ids = await disputed_open_item_ids(session)
     return ids & set(item_ids)
+
+
+async def billing_date(session: AsyncSession, item: OpenItem) -> dt.date:
+    """The charge's billing date: its own charge date, else its entry's business date."""
+    if item.charged_on is not None:
+        return item.charged_on
+    day = await session.scalar(
+        select(JournalEntry.business_date).where(JournalEntry.id == item.entry_id)
+    )
+    assert day is not None
+    return day
