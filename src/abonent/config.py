@@ -163,6 +163,21 @@ class WorkerSettings(BaseModel):
         return self
 
 
+class StaffSettings(BaseModel):
+    """Staff sign-in and the identity check (docs/staff.md)."""
+
+    # A session unused this long is over; none outlives the absolute life.
+    idle_minutes: int = Field(default=30, ge=1)
+    absolute_hours: int = Field(default=10, ge=1)
+    # Failed tries before a login locks; each further failure doubles the lock.
+    lockout_after: int = Field(default=5, ge=1)
+    lockout_base_seconds: int = Field(default=60, ge=1)
+    lockout_max_seconds: int = Field(default=3600, ge=1)
+    # A passed identity check opens that person to that employee for this long.
+    person_access_minutes: int = Field(default=30, ge=1)
+    totp_issuer: str = "Abonent"
+
+
 class LogSettings(BaseModel):
     # JSON lines; unset: JSON in production, readable console lines in development.
     json_lines: bool | None = Field(default=None, alias="json")
@@ -245,6 +260,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 20.0
     ussd: UssdSettings = Field(default_factory=UssdSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

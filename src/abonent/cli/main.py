@@ -21,6 +21,7 @@ from abonent.cli import (
     registry,
     serve,
     sms,
+    staff,
     ussd,
     worker,
 )
@@ -72,6 +73,7 @@ app.add_typer(worker.app, name="worker", help="The outbox relay.")
 app.add_typer(sms.app, name="sms", help="Outgoing SMS and their delivery status.")
 app.add_typer(ussd.app, name="ussd", help="USSD transports.")
 app.add_typer(promised.app, name="promised", help="The promised payment (обещанный платёж).")
+app.add_typer(staff.app, name="staff", help="Staff accounts (password + TOTP sign-in).")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

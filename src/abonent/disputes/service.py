@@ -262,3 +262,7 @@ async def nearing_deadline(session: AsyncSession, *, today: dt.date | None = Non
     return await repo.listing(
         session, due_by=day + dt.timedelta(days=get_settings().disputes.nearing_days)
     )
+
+
+async def listing(session: AsyncSession, *, status: str | None = None) -> list[Dispute]:
+    return await repo.listing(session, status=status)

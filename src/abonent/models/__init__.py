@@ -26,6 +26,7 @@ from abonent.models.payments import (
 )
 from abonent.models.promised import PromisedPayment, UssdSession
 from abonent.models.sms import SmsMessage, SmsPart
+from abonent.models.staff import PersonAccess, StaffLoginFailure, StaffSession, StaffUser
 
 __all__ = [
     "Account",
@@ -48,6 +49,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentAgent",
+    "PersonAccess",
     "Posting",
     "PromisedPayment",
     "RegistryImport",
@@ -57,6 +59,9 @@ __all__ = [
     "ServiceStatusChange",
     "SmsMessage",
     "SmsPart",
+    "StaffLoginFailure",
+    "StaffSession",
+    "StaffUser",
     "Tariff",
     "UssdSession",
     "WebhookEvent",
