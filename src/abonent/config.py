@@ -227,6 +227,14 @@ class DisputeSettings(BaseModel):
     evidence_max_files: int = Field(default=5, ge=1, le=50)
 
 
+class RequestSettings(BaseModel):
+    """Written requests: each type and the days its answer is due in (calendar days)."""
+
+    types: dict[str, int] = Field(
+        default_factory=lambda: {"debt_details": 10, "documents": 30, "other": 30}
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ABONENT_", env_nested_delimiter="__", extra="ignore"
@@ -260,6 +268,7 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 20.0
     ussd: UssdSettings = Field(default_factory=UssdSettings)
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
+    requests: RequestSettings = Field(default_factory=RequestSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ from abonent.models.payments import (
     WebhookEvent,
 )
 from abonent.models.promised import PromisedPayment, UssdSession
+from abonent.models.requests import WrittenRequest
 from abonent.models.sms import SmsMessage, SmsPart
 from abonent.models.staff import PersonAccess, StaffLoginFailure, StaffSession, StaffUser
 
@@ -65,4 +66,5 @@ __all__ = [
     "Tariff",
     "UssdSession",
     "WebhookEvent",
+    "WrittenRequest",
 ]

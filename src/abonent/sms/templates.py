@@ -151,3 +151,11 @@ def dispute_resolved(
             f"зачислено {format_money(credited_minor, currency)}."
         )
     return _sms("service", f"{body} Ответ направлен вам письменно.")
+
+
+def request_answered(*, account_number: str, request_id: int) -> SmsText:
+    return _sms(
+        "service",
+        f"Ответ на вашу заявку №{request_id} по лицевому счёту "
+        f"{mask_account_number(account_number)} готов. Его можно получить в офисе.",
+    )

@@ -80,9 +80,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("stored_name", name=op.f("uq_dispute_evidence_stored_name")),
     )
     op.create_index("ix_dispute_evidence_dispute_id", "dispute_evidence", ["dispute_id"])
+    op.create_table(
+        "written_requests",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("account_id", _ID, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("filed_by", sa.String(length=128), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("assignee", sa.String(length=128), nullable=True),
+        sa.Column("answer_text", sa.Text(), nullable=True),
+        sa.Column("answer_pdf", sa.LargeBinary(), nullable=True),
+        sa.Column("answered_by", sa.String(length=128), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        _fk("written_requests", "account_id", "accounts"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_written_requests")),
+    )
+    op.create_index("ix_written_requests_queue", "written_requests", ["status", "due_on"])
+    op.create_index("ix_written_requests_account", "written_requests", ["account_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_table("written_requests")
     op.drop_table("dispute_evidence")
     op.drop_table("dispute_items")
     op.drop_table("disputes")
