@@ -24,6 +24,7 @@ from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import promised as v1_promised
+from abonent.api.v1 import requests as v1_requests
 from abonent.api.v1 import staff as v1_staff
 from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
@@ -109,6 +110,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_promised.router, prefix="/v1")
     app.include_router(v1_staff.router, prefix="/v1")
     app.include_router(v1_disputes.router, prefix="/v1")
+    app.include_router(v1_requests.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(card_result.router)
     app.include_router(sandbox.router)

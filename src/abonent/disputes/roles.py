@@ -16,3 +16,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "disputes.assign": ("supervisor",),
     "disputes.resolve": ("supervisor",),
 }
+
+# Written requests (abonent.requests): the desk files and answers them, a supervisor assigns.
+REQUEST_ACTIONS: dict[str, tuple[str, ...]] = {
+    "requests.read": ALL_STAFF,
+    "requests.file": ("clerk", "supervisor"),
+    "requests.answer": ("clerk", "supervisor"),
+    "requests.assign": ("supervisor",),
+}
