@@ -206,6 +206,35 @@ class MetricsSettings(BaseModel):
         return value
 
 
+class DisputeSettings(BaseModel):
+    """Claims against charges (docs/disputes.md cites the rules these numbers come from)."""
+
+    # A claim about a charge is accepted within this many months of the charge's billing date.
+    claim_months: int = Field(default=6, ge=1, le=36)
+    # Registered no later than this many working days after it was received.
+    register_working_days: int = Field(default=1, ge=0, le=10)
+    # The answer is due this many calendar days after registration (longer for roaming and
+    # international charges: the item kinds below).
+    answer_days: int = Field(default=30, ge=1, le=365)
+    answer_days_international: int = Field(default=60, ge=1, le=365)
+    international_item_kinds: list[str] = Field(
+        default_factory=lambda: ["roaming", "international"]
+    )
+    # A supervisor's "nearing the deadline" list: open claims due within this many days.
+    nearing_days: int = Field(default=5, ge=0, le=60)
+    evidence_dir: str = "var/evidence"
+    evidence_max_bytes: int = Field(default=5_000_000, gt=0)
+    evidence_max_files: int = Field(default=5, ge=1, le=50)
+
+
+class RequestSettings(BaseModel):
+    """Written requests: each type and the days its answer is due in (calendar days)."""
+
+    types: dict[str, int] = Field(
+        default_factory=lambda: {"debt_details": 10, "documents": 30, "other": 30}
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ABONENT_", env_nested_delimiter="__", extra="ignore"
@@ -238,6 +267,8 @@ class Settings(BaseSettings):
     # On SIGTERM: seconds in-flight requests and the embedded worker's send get to finish.
     shutdown_grace_seconds: float = 20.0
     ussd: UssdSettings = Field(default_factory=UssdSettings)
+    disputes: DisputeSettings = Field(default_factory=DisputeSettings)
+    requests: RequestSettings = Field(default_factory=RequestSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
 
     @model_validator(mode="after")

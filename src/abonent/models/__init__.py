@@ -10,6 +10,7 @@ from abonent.models.accounts import (
 )
 from abonent.models.base import Base
 from abonent.models.customers import Customer
+from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
 from abonent.models.payments import (
@@ -24,6 +25,7 @@ from abonent.models.payments import (
     WebhookEvent,
 )
 from abonent.models.promised import PromisedPayment, UssdSession
+from abonent.models.requests import WrittenRequest
 from abonent.models.sms import SmsMessage, SmsPart
 from abonent.models.staff import PersonAccess, StaffLoginFailure, StaffSession, StaffUser
 
@@ -38,6 +40,9 @@ __all__ = [
     "CardPayment",
     "Contract",
     "Customer",
+    "Dispute",
+    "DisputeEvidence",
+    "DisputeItem",
     "IdempotencyKey",
     "JournalEntry",
     "OpenItem",
@@ -61,4 +66,5 @@ __all__ = [
     "Tariff",
     "UssdSession",
     "WebhookEvent",
+    "WrittenRequest",
 ]

@@ -130,3 +130,32 @@ def promised_payment_taken(
         f"{mask_account_number(account_number)} до {until:%d.%m.%Y}. "
         f"Плата за услугу: {format_money(fee_minor, currency)}.",
     )
+
+
+def dispute_resolved(
+    *,
+    account_number: str,
+    dispute_id: int,
+    outcome: str,
+    credited_minor: int,
+    currency: str = "RUB",
+) -> SmsText:
+    """The answer to a claim: accepted (with the sum credited) or rejected (the letter explains)."""
+    account = mask_account_number(account_number)
+    if outcome == "rejected":
+        body = f"Претензия №{dispute_id} по лицевому счёту {account} рассмотрена и отклонена."
+    else:
+        body = (
+            f"Претензия №{dispute_id} по лицевому счёту {account} удовлетворена"
+            f"{'' if outcome == 'accepted' else ' частично'}: "
+            f"зачислено {format_money(credited_minor, currency)}."
+        )
+    return _sms("service", f"{body} Ответ направлен вам письменно.")
+
+
+def request_answered(*, account_number: str, request_id: int) -> SmsText:
+    return _sms(
+        "service",
+        f"Ответ на вашу заявку №{request_id} по лицевому счёту "
+        f"{mask_account_number(account_number)} готов. Его можно получить в офисе.",
+    )

@@ -1,0 +1,1 @@
+"""Disputes (претензии) against charges: filing, deadlines, evidence, resolution."""

@@ -1,0 +1,129 @@
+"""Evidence files of a claim: PDF, JPEG or PNG by their content, kept outside the database.
+
+A file is written under a random name into the configured directory first and its row added
+after; if anything is refused the file is removed, so a refusal leaves no row and no file.
+Only staff and the account's own subscriber may read one; anyone else is told it does not exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+import filetype  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.audit import service as audit
+from abonent.config import get_settings
+from abonent.disputes import repository as repo
+from abonent.disputes.errors import DisputeClosed, EvidenceForbidden, EvidenceRefused
+from abonent.disputes.service import get_dispute
+from abonent.kit import clock
+from abonent.kit.actor import Actor
+from abonent.models import DisputeEvidence
+from abonent.models.disputes import OPEN_STATUSES
+
+ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def _directory() -> Path:
+    path = Path(get_settings().disputes.evidence_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sniff(content: bytes) -> str | None:
+    """The media type the bytes are, if one of the allowed ones (the name is never trusted)."""
+    kind = filetype.guess(content[:8192])
+    return kind.mime if kind is not None and kind.mime in ALLOWED else None
+
+
+async def add_evidence(
+    session: AsyncSession,
+    dispute_id: int,
+    *,
+    filename: str,
+    content: bytes,
+    actor: Actor,
+) -> DisputeEvidence:
+    settings = get_settings().disputes
+    dispute = await get_dispute(session, dispute_id)
+    if dispute.status not in OPEN_STATUSES:
+        raise DisputeClosed(f"Претензия №{dispute_id} уже рассмотрена.")
+    if not content:
+        raise EvidenceRefused("Файл пуст.")
+    if len(content) > settings.evidence_max_bytes:
+        raise EvidenceRefused(
+            f"Файл больше {settings.evidence_max_bytes // 1_000_000} МБ.",
+            code="dispute_evidence_too_large",
+        )
+    media_type = sniff(content)
+    if media_type is None:
+        raise EvidenceRefused(
+            "Принимаются только PDF, JPEG и PNG.", code="dispute_evidence_wrong_type"
+        )
+    if len(await repo.evidence_of(session, dispute_id)) >= settings.evidence_max_files:
+        raise EvidenceRefused(
+            f"К претензии можно приложить не больше {settings.evidence_max_files} файлов.",
+            code="dispute_evidence_too_many",
+        )
+    stored = f"{secrets.token_hex(16)}.{ALLOWED[media_type]}"
+    path = _directory() / stored
+    path.write_bytes(content)
+    try:
+        row = DisputeEvidence(
+            dispute_id=dispute_id,
+            stored_name=stored,
+            original_name=os.path.basename(filename or "")[:255] or stored,
+            media_type=media_type,
+            size_bytes=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            uploaded_by=actor.name[:128],
+            created_at=clock.now(),
+        )
+        session.add(row)
+        audit.record(
+            session,
+            actor,
+            "dispute.evidence_added",
+            object_type="dispute",
+            object_id=dispute_id,
+            account_id=dispute.account_id,
+            sha256=row.sha256,
+            size=row.size_bytes,
+        )
+        await session.flush()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return row
+
+
+def may_read(actor: Actor, account_id: int, *, subscriber_account_ids: set[int]) -> bool:
+    """Staff (any staff role) read every claim's files; a subscriber only their own accounts'."""
+    if actor.name.startswith("staff:") or actor.role == "admin":
+        return True
+    return account_id in subscriber_account_ids
+
+
+async def read_evidence(
+    session: AsyncSession,
+    evidence_id: int,
+    *,
+    actor: Actor,
+    subscriber_account_ids: set[int] | None = None,
+) -> tuple[DisputeEvidence, bytes]:
+    row = await repo.evidence(session, evidence_id)
+    if row is None:
+        raise EvidenceForbidden("Файл не найден.")
+    dispute = await get_dispute(session, row.dispute_id)
+    if not may_read(
+        actor, dispute.account_id, subscriber_account_ids=subscriber_account_ids or set()
+    ):
+        raise EvidenceForbidden("Файл не найден.")
+    content = (_directory() / row.stored_name).read_bytes()
+    if hashlib.sha256(content).hexdigest() != row.sha256:
+        raise EvidenceForbidden("Файл повреждён.", code="dispute_evidence_corrupt")
+    return row, content

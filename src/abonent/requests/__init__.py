@@ -1,0 +1,1 @@
+"""Written requests (заявки) from subscribers: types with due dates, a queue, answers."""
