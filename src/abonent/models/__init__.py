@@ -9,6 +9,12 @@ from abonent.models.accounts import (
     Tariff,
 )
 from abonent.models.base import Base
+from abonent.models.collections import (
+    AssignmentItem,
+    CollectionAgency,
+    CollectionAssignment,
+    WriteOffRequest,
+)
 from abonent.models.customers import Customer
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
@@ -32,9 +38,12 @@ __all__ = [
     "AgentRegistryFormat",
     "Allocation",
     "ApiKey",
+    "AssignmentItem",
     "AuditEvent",
     "Base",
     "CardPayment",
+    "CollectionAgency",
+    "CollectionAssignment",
     "Contract",
     "Customer",
     "IdempotencyKey",
@@ -56,4 +65,5 @@ __all__ = [
     "Tariff",
     "UssdSession",
     "WebhookEvent",
+    "WriteOffRequest",
 ]
