@@ -229,3 +229,23 @@ async def test_write_off_moves_the_debt_to_bad_debt_once(db: Database) -> None:
             )
         ]
         assert actions == ["write_off.request", "write_off.approve"]
+
+
+async def test_write_off_leaves_a_charge_posted_after_the_request(
+    db: Database, clock: FrozenClock
+) -> None:
+    account = await _debtor(db)
+    async with db.session(write=True) as s:
+        fresh = await s.get_one(Account, account.id)
+        request = await collections.request_write_off(
+            s, fresh, reason="безнадёжна", actor=COLLECTOR, as_of=TODAY
+        )
+    clock.at = clock.at + dt.timedelta(hours=1)
+    async with db.session(write=True) as s:
+        await charge(s, await s.get_one(Account, account.id), 7_000, due=D(2026, 12, 10))
+    async with db.session(write=True) as s:
+        await collections.approve_write_off(s, request.id, actor=SUPERVISOR, as_of=TODAY)
+    async with db.session() as s:
+        balance = await s.get_one(AccountBalance, account.id)
+        assert (balance.debt_minor, balance.balance_minor) == (7_000, -7_000)
+        assert (await reconcile(s)).clean

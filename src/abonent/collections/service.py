@@ -28,6 +28,7 @@ from abonent.collections.inn import is_valid_inn
 from abonent.collections.roles import require
 from abonent.kit import calendar, clock
 from abonent.kit.actor import Actor
+from abonent.ledger.balances import lock_balance
 from abonent.ledger.chart import DEBIT
 from abonent.ledger.write_off import write_off
 from abonent.models import (
@@ -119,6 +120,8 @@ async def handover(
     agency = await session.get(CollectionAgency, agency_id)
     if agency is None:
         raise AgencyNotFound(f"no agency {agency_id}")
+    # One hand-over of an account at a time: a second waits and then sees the first's items.
+    await lock_balance(session, account.id)
     taken = select(AssignmentItem.open_item_id).where(AssignmentItem.active)
     items = list(
         await session.scalars(
@@ -243,14 +246,15 @@ async def set_notice_status(
     return assignment
 
 
-async def _open_debits(session: AsyncSession, account_id: int) -> list[OpenItem]:
-    return list(
-        await session.scalars(
-            select(OpenItem)
-            .where(OpenItem.account_id == account_id, OpenItem.side == DEBIT, still_open())
-            .order_by(OpenItem.due_date, OpenItem.id)
-        )
+async def _open_debits(
+    session: AsyncSession, account_id: int, created_by: dt.datetime | None = None
+) -> list[OpenItem]:
+    query = select(OpenItem).where(
+        OpenItem.account_id == account_id, OpenItem.side == DEBIT, still_open()
     )
+    if created_by is not None:
+        query = query.where(OpenItem.created_at <= created_by)
+    return list(await session.scalars(query.order_by(OpenItem.due_date, OpenItem.id)))
 
 
 async def request_write_off(
@@ -307,7 +311,8 @@ async def approve_write_off(
         return request
     if request.requested_by == actor.name:
         raise SameApprover("the write-off must be approved by someone other than its requester")
-    items = await _open_debits(session, request.account_id)
+    # Only the debt the request saw: a charge posted since was not part of what was approved.
+    items = await _open_debits(session, request.account_id, request.requested_at)
     if not items:
         raise NothingToWriteOff("nothing remains owed on the account")
     posted = await write_off(
