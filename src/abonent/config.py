@@ -235,6 +235,35 @@ class RequestSettings(BaseModel):
     )
 
 
+class StateFeeBand(BaseModel):
+    """A band of the claim's state fee (Tax Code art. 333.19): for a claim above ``over_minor``,
+    ``base_minor`` plus ``rate_bp`` basis points of the part above ``over_minor``."""
+
+    over_minor: int
+    base_minor: int
+    rate_bp: int
+
+
+class CourtSettings(BaseModel):
+    # CPC art. 121/122: a court order is for claims up to this sum.
+    order_limit_minor: int = 50_000_000
+    # Tax Code art. 333.19 as from 09.09.2024; a court order pays half of a claim's fee.
+    fee_bands: list[StateFeeBand] = Field(
+        default_factory=lambda: [
+            StateFeeBand(over_minor=0, base_minor=400_000, rate_bp=0),
+            StateFeeBand(over_minor=10_000_000, base_minor=400_000, rate_bp=300),
+            StateFeeBand(over_minor=30_000_000, base_minor=1_000_000, rate_bp=250),
+            StateFeeBand(over_minor=50_000_000, base_minor=1_500_000, rate_bp=200),
+            StateFeeBand(over_minor=100_000_000, base_minor=2_500_000, rate_bp=100),
+        ]
+    )
+    order_fee_share_bp: int = 5_000
+    limitation_years: int = 3
+    creditor_name: str = "ООО «Абонент»"
+    creditor_inn: str = "7707083893"
+    creditor_address: str = "г. Москва"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ABONENT_", env_nested_delimiter="__", extra="ignore"
@@ -270,6 +299,7 @@ class Settings(BaseSettings):
     disputes: DisputeSettings = Field(default_factory=DisputeSettings)
     requests: RequestSettings = Field(default_factory=RequestSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    court: CourtSettings = Field(default_factory=CourtSettings)
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

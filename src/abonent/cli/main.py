@@ -9,9 +9,11 @@ import typer
 
 from abonent.cli import (
     accounts,
+    agency,
     agents,
     apikeys,
     charges,
+    collections,
     db,
     demo,
     fees,
@@ -74,6 +76,8 @@ app.add_typer(sms.app, name="sms", help="Outgoing SMS and their delivery status.
 app.add_typer(ussd.app, name="ussd", help="USSD transports.")
 app.add_typer(promised.app, name="promised", help="The promised payment (обещанный платёж).")
 app.add_typer(staff.app, name="staff", help="Staff accounts (password + TOTP sign-in).")
+app.add_typer(agency.app, name="agency", help="Collection agencies.")
+app.add_typer(collections.app, name="collections", help="Debt hand-over to agencies.")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

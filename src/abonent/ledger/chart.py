@@ -21,6 +21,9 @@ ledger                     normal  what posts to it
                                    that clears the debt at once), credited by its repayment
                                    charge due at the end of the term; so it nets to zero.
 ``revenue:promised_fee``   credit  The fee of a promised payment (a charge on the account).
+``bad_debt:written_off``   debit   Debt written off as uncollectable (a supervisor's approval,
+                                   :mod:`abonent.ledger.write_off`): debited by the amount, the
+                                   subscriber credited, so the debt leaves the statement.
 =========================  ======  ==============================================================
 
 **Revenue is keyed by service kind**, not by charge kind, for both imported charges and monthly
@@ -39,6 +42,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "BAD_DEBT_LEDGER",
     "CHARGE",
     "CREDIT",
     "DEBIT",
@@ -49,6 +53,7 @@ __all__ = [
     "ITEM_PROMISED_REPAYMENT",
     "ITEM_REVERSAL",
     "ITEM_USAGE",
+    "ITEM_WRITE_OFF",
     "OTHER_REVENUE",
     "PAYMENT",
     "PROMISED",
@@ -56,6 +61,7 @@ __all__ = [
     "PROMISED_FEE_LEDGER",
     "REVERSAL",
     "SUBSCRIBER_LEDGER",
+    "WRITE_OFF",
     "clearing_ledger",
     "revenue_ledger",
 ]
@@ -74,6 +80,8 @@ REVERSAL: Final = "reversal"
 """The mirror image of another entry (``reverses_entry_id``)."""
 PROMISED: Final = "promised"
 """The credit of a promised payment taken (its item kind too); see ``promised/``."""
+WRITE_OFF: Final = "write_off"
+"""Debt written off to :data:`BAD_DEBT_LEDGER` (its credit item's kind too)."""
 
 # Open-item sides (OpenItem.side).
 DEBIT: Final = "debit"
@@ -92,6 +100,8 @@ ITEM_PROMISED_FEE: Final = "promised_fee"
 
 PROMISED_ADVANCE_LEDGER: Final = "promised:advance"
 PROMISED_FEE_LEDGER: Final = "revenue:promised_fee"
+BAD_DEBT_LEDGER: Final = "bad_debt:written_off"
+ITEM_WRITE_OFF: Final = WRITE_OFF
 
 REVENUE_PREFIX: Final = "revenue:"
 CLEARING_PREFIX: Final = "clearing:"

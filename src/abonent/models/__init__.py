@@ -9,6 +9,12 @@ from abonent.models.accounts import (
     Tariff,
 )
 from abonent.models.base import Base
+from abonent.models.collections import (
+    AssignmentItem,
+    CollectionAgency,
+    CollectionAssignment,
+    WriteOffRequest,
+)
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
@@ -35,9 +41,12 @@ __all__ = [
     "AgentRegistryFormat",
     "Allocation",
     "ApiKey",
+    "AssignmentItem",
     "AuditEvent",
     "Base",
     "CardPayment",
+    "CollectionAgency",
+    "CollectionAssignment",
     "Contract",
     "Customer",
     "Dispute",
@@ -66,5 +75,6 @@ __all__ = [
     "Tariff",
     "UssdSession",
     "WebhookEvent",
+    "WriteOffRequest",
     "WrittenRequest",
 ]
