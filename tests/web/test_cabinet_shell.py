@@ -11,6 +11,7 @@ from PIL import Image
 from starlette.requests import Request
 
 from abonent.config import get_settings
+from abonent.db.uow import Database
 from abonent.web import security
 from abonent.web.cabinet.shell import SHELL
 
@@ -100,7 +101,8 @@ async def test_service_worker_caches_only_the_shell(client: httpx.AsyncClient) -
     for path in SHELL:
         assert (await client.get(path)).status_code == 200
     offline = await client.get("/cabinet/offline")
-    assert offline.headers["cache-control"] == "public, max-age=3600"
+    assert offline.headers["cache-control"] == "no-cache"
+    assert offline.headers["vary"] == "Cookie, Accept-Language"
     assert "нужно подключение к интернету" in offline.text
 
 
@@ -134,3 +136,28 @@ def test_csrf_token_bound_to_browser_and_session() -> None:
         with pytest.raises(security.CsrfRefused) as refused:
             security.check_csrf(_request(cookies), submitted, settings)
         assert (refused.value.code, refused.value.status) == ("csrf.refused", 403)
+
+
+async def test_csrf_refusal_is_a_403_page_and_changes_nothing(db: Database) -> None:
+    from abonent.app import create_app
+
+    app = create_app(db)
+    done: list[str] = []
+
+    @app.post("/cabinet/_probe")
+    async def probe(request: Request) -> dict[str, str]:
+        form = await request.form()
+        security.check_csrf(request, str(form.get(security.CSRF_FIELD) or ""), get_settings())
+        done.append("changed")
+        return {}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        refused = await client.post("/cabinet/_probe", data={"csrf_token": "forged.0"})
+        english = await client.post("/cabinet/_probe", data={}, headers={"accept-language": "en"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "<h1>Форма устарела</h1>" in refused.text and "Ничего не изменено" in refused.text
+    assert refused.headers["cache-control"] == "no-store"
+    assert english.status_code == 403 and "<h1>The form has expired</h1>" in english.text
+    assert done == []

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from abonent.web import i18n
 from abonent.web.cabinet.templating import templates
-from abonent.web.security import set_cookie
+from abonent.web.security import CsrfRefused, set_cookie
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 SHELL_CACHE = "public, max-age=3600"
@@ -34,8 +34,10 @@ async def start(request: Request) -> HTMLResponse:
 @router.get("/offline", response_class=HTMLResponse)
 async def offline(request: Request) -> HTMLResponse:
     response = render(request, "cabinet/offline.html")
-    # Cached by the service worker: it holds nothing personal.
-    response.headers["cache-control"] = SHELL_CACHE
+    # Kept by the service worker (it holds nothing personal), but revalidated over HTTP: it is
+    # in the reader's language, which the service worker's copy keeps from install time.
+    response.headers["cache-control"] = "no-cache"
+    response.headers["vary"] = "Cookie, Accept-Language"
     return response
 
 
@@ -93,6 +95,11 @@ async def service_worker() -> Response:
     )
 
 
+async def _csrf_refused(request: Request, _exc: Exception) -> HTMLResponse:
+    # A page, not problem+json: the person submitted a form in a browser.
+    return render(request, "cabinet/csrf.html", status_code=403)
+
+
 def install(app: Any) -> None:
     """Routes, the shell's static files and the security headers for everything under /cabinet."""
     from starlette.staticfiles import StaticFiles
@@ -101,6 +108,7 @@ def install(app: Any) -> None:
     from abonent.web.templating import STATIC_DIR
 
     app.include_router(router)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.mount(
         "/cabinet/static", StaticFiles(directory=STATIC_DIR / "cabinet"), name="cabinet-static"
     )
