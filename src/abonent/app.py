@@ -33,6 +33,7 @@ from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.kit import logs
 from abonent.web import card_result, dev_sms, docs, home, sandbox
+from abonent.web.cabinet import pages as cabinet
 from abonent.worker import promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -102,6 +103,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(home.router)
     docs.install(app)
+    cabinet.install(app)
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(v1_customers.router, prefix="/v1")

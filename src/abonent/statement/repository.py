@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.ledger.chart import DEBIT
+from abonent.ledger.chart import DEBIT, SUBSCRIBER_LEDGER
 from abonent.models import (
     Account,
     AccountBalance,
@@ -172,3 +172,41 @@ async def promised_repayment_left(session: AsyncSession, promised: PromisedPayme
         select(OpenItem.remaining_minor).where(OpenItem.id == promised.repayment_item_id)
     )
     return int(value or 0)
+
+
+async def subscriber_total_before(session: AsyncSession, account_id: int, start: Any) -> int:
+    """Sum of the account's subscriber legs dated before ``start`` (debit positive)."""
+    result = await session.execute(
+        select(func.coalesce(func.sum(Posting.amount_minor), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            Posting.account_id == account_id,
+            Posting.ledger == SUBSCRIBER_LEDGER,
+            JournalEntry.business_date < start,
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def subscriber_legs_between(
+    session: AsyncSession, account_id: int, start: Any, end: Any
+) -> list[tuple[Any, ...]]:
+    """(business_date, entry id, kind, memo, amount) of subscriber legs dated start..end."""
+    result = await session.execute(
+        select(
+            JournalEntry.business_date,
+            JournalEntry.id,
+            JournalEntry.kind,
+            JournalEntry.memo,
+            Posting.amount_minor,
+        )
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            Posting.account_id == account_id,
+            Posting.ledger == SUBSCRIBER_LEDGER,
+            JournalEntry.business_date >= start,
+            JournalEntry.business_date <= end,
+        )
+        .order_by(JournalEntry.business_date, JournalEntry.id, Posting.id)
+    )
+    return [tuple(r) for r in result]
