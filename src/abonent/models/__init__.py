@@ -25,6 +25,7 @@ from abonent.models.payments import (
 )
 from abonent.models.promised import PromisedPayment, UssdSession
 from abonent.models.sms import SmsMessage, SmsPart
+from abonent.models.subscribers import LoginCode, SubscriberSession, ThrottleHit
 
 __all__ = [
     "Account",
@@ -39,6 +40,7 @@ __all__ = [
     "Customer",
     "IdempotencyKey",
     "JournalEntry",
+    "LoginCode",
     "OpenItem",
     "OutboxAttempt",
     "OutboxMessage",
@@ -53,7 +55,9 @@ __all__ = [
     "ServiceStatusChange",
     "SmsMessage",
     "SmsPart",
+    "SubscriberSession",
     "Tariff",
+    "ThrottleHit",
     "UssdSession",
     "WebhookEvent",
 ]

@@ -130,3 +130,11 @@ def promised_payment_taken(
         f"{mask_account_number(account_number)} до {until:%d.%m.%Y}. "
         f"Плата за услугу: {format_money(fee_minor, currency)}.",
     )
+
+
+def login_code(*, code: str, minutes: int) -> SmsText:
+    return _sms(
+        "service",
+        f"Код для входа в личный кабинет: {code}. Действует {minutes} мин. "
+        "Никому не сообщайте этот код.",
+    )
