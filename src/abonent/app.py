@@ -18,11 +18,14 @@ from abonent.api.edge import Edge
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
+from abonent.api.v1 import auth as v1_auth
 from abonent.api.v1 import card_payments as acquiring
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import lookup as v1_lookup
+from abonent.api.v1 import me as v1_me
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import promised as v1_promised
+from abonent.api.v1 import public as v1_public
 from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
 from abonent.config import get_settings
@@ -105,6 +108,9 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_lookup.router, prefix="/v1")
     app.include_router(payments_api.router, prefix="/v1")
     app.include_router(v1_promised.router, prefix="/v1")
+    app.include_router(v1_auth.router, prefix="/v1")
+    app.include_router(v1_me.router, prefix="/v1")
+    app.include_router(v1_public.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(card_result.router)
     app.include_router(sandbox.router)
