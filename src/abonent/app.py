@@ -18,13 +18,16 @@ from abonent.api.edge import Edge
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
+from abonent.api.v1 import auth as v1_auth
 from abonent.api.v1 import card_payments as acquiring
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
+from abonent.api.v1 import me as v1_me
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import people as v1_people
 from abonent.api.v1 import promised as v1_promised
+from abonent.api.v1 import public as v1_public
 from abonent.api.v1 import requests as v1_requests
 from abonent.api.v1 import staff as v1_staff
 from abonent.channels.sms import outbound
@@ -115,6 +118,9 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_people.router, prefix="/v1")
     app.include_router(v1_disputes.router, prefix="/v1")
     app.include_router(v1_requests.router, prefix="/v1")
+    app.include_router(v1_auth.router, prefix="/v1")
+    app.include_router(v1_me.router, prefix="/v1")
+    app.include_router(v1_public.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(card_result.router)
     app.include_router(sandbox.router)

@@ -264,6 +264,24 @@ class CourtSettings(BaseModel):
     creditor_address: str = "г. Москва"
 
 
+class SubscriberAuthSettings(BaseModel):
+    """The subscriber's login by SMS code and the sessions it opens."""
+
+    # HMAC key for the stored login codes (6 digits are too few for a plain hash).
+    code_key: SecretStr | None = None
+    code_ttl_seconds: int = Field(default=300, ge=30)
+    code_max_failures: int = Field(default=5, ge=1)
+    # Wrong codes per number across codes, per hour, before the number is locked out.
+    failures_per_number_per_hour: int = Field(default=10, ge=1)
+    sends_per_number_per_hour: int = Field(default=5, ge=1)
+    sends_per_client_per_hour: int = Field(default=20, ge=1)
+    access_ttl_seconds: int = Field(default=900, ge=60)
+    session_days: int = Field(default=30, ge=1)
+    web_idle_minutes: int = Field(default=30, ge=1)
+    web_hours: int = Field(default=12, ge=1)
+    public_lookups_per_client_per_hour: int = Field(default=20, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ABONENT_", env_nested_delimiter="__", extra="ignore"
@@ -300,6 +318,7 @@ class Settings(BaseSettings):
     requests: RequestSettings = Field(default_factory=RequestSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
     court: CourtSettings = Field(default_factory=CourtSettings)
+    subscriber_auth: SubscriberAuthSettings = Field(default_factory=SubscriberAuthSettings)
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

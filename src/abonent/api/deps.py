@@ -14,6 +14,9 @@ from abonent.apikeys.permissions import PERMISSIONS, allowed
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Forbidden, Unauthorized
+from abonent.subscribers import service as subscribers
+from abonent.subscribers.errors import NotAuthenticated, WrongAudience
+from abonent.subscribers.service import Principal
 
 
 async def get_db(request: Request) -> Database:
@@ -52,6 +55,14 @@ def api_key_of(request: Request) -> str | None:
     return None
 
 
+async def _refuse_subscriber_token(session: AsyncSession, token: str) -> None:
+    try:
+        await subscribers.authenticate(session, token)
+    except NotAuthenticated:
+        return
+    raise WrongAudience("a subscriber token cannot call a staff endpoint")
+
+
 class _Require(HTTPBearer):
     """The dependency ``require(permission)`` returns.
 
@@ -83,7 +94,13 @@ class _Require(HTTPBearer):
             async def load() -> apikeys.KeyInfo:
                 # A short read unit of its own: a cache hit costs no database work at all.
                 async with db.session() as session:
-                    return apikeys.KeyInfo.of(await apikeys.authenticate(session, plain))
+                    try:
+                        return apikeys.KeyInfo.of(await apikeys.authenticate(session, plain))
+                    except Unauthorized:
+                        # Only on the refusal path: say so when it is a subscriber's token.
+                        if not plain.startswith(apikeys.PREFIX):
+                            await _refuse_subscriber_token(session, plain)
+                        raise
 
             info = await key_cache.resolve(plain, load)
         if not allowed(info.role, self.permission):
@@ -104,3 +121,24 @@ def require(permission: str) -> Callable[..., Coroutine[Any, Any, Actor]]:
 
 Session = Annotated[AsyncSession, Depends(read_session)]
 Db = Annotated[Database, Depends(get_db)]
+
+
+# --- the subscriber (mobile app / cabinet) ----------------------------------------------------
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def subscriber(request: Request) -> Principal:
+    """Dependency: a subscriber's access token. A staff API key is the wrong audience here."""
+    token = api_key_of(request)
+    if not token:
+        raise NotAuthenticated("a subscriber token is required (Authorization: Bearer …)")
+    if token.startswith(apikeys.PREFIX):
+        raise WrongAudience("a staff API key cannot act as a subscriber")
+    async with database_of(request).session() as session:
+        return await subscribers.authenticate(session, token)
+
+
+Subscriber = Annotated[Principal, Depends(subscriber)]

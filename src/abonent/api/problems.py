@@ -57,6 +57,8 @@ def install(app: FastAPI) -> None:
         response = problem(exc.status, exc.code, exc.title, exc.detail, **_jsonable(exc.extra))
         if headers:
             response.headers.update(headers)
+        if exc.status == 429 and "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -34,6 +34,7 @@ from abonent.models.promised import PromisedPayment, UssdSession
 from abonent.models.requests import WrittenRequest
 from abonent.models.sms import SmsMessage, SmsPart
 from abonent.models.staff import PersonAccess, StaffLoginFailure, StaffSession, StaffUser
+from abonent.models.subscribers import LoginCode, SubscriberSession, ThrottleHit
 
 __all__ = [
     "Account",
@@ -54,6 +55,7 @@ __all__ = [
     "DisputeItem",
     "IdempotencyKey",
     "JournalEntry",
+    "LoginCode",
     "OpenItem",
     "OutboxAttempt",
     "OutboxMessage",
@@ -72,7 +74,9 @@ __all__ = [
     "StaffLoginFailure",
     "StaffSession",
     "StaffUser",
+    "SubscriberSession",
     "Tariff",
+    "ThrottleHit",
     "UssdSession",
     "WebhookEvent",
     "WriteOffRequest",

@@ -159,3 +159,11 @@ def request_answered(*, account_number: str, request_id: int) -> SmsText:
         f"Ответ на вашу заявку №{request_id} по лицевому счёту "
         f"{mask_account_number(account_number)} готов. Его можно получить в офисе.",
     )
+
+
+def login_code(*, code: str, minutes: int) -> SmsText:
+    return _sms(
+        "service",
+        f"Код для входа в личный кабинет: {code}. Действует {minutes} мин. "
+        "Никому не сообщайте этот код.",
+    )

@@ -1,0 +1,106 @@
+"""Queries of the subscriber's identity. No rules here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.models import Account, Contract, Customer, LoginCode, Service, SubscriberSession
+
+
+async def customer_by_sim(session: AsyncSession, msisdn: str) -> int | None:
+    found = await session.scalar(
+        select(Account.customer_id)
+        .join(Service, Service.account_id == Account.id)
+        .where(Service.msisdn == msisdn)
+    )
+    return None if found is None else int(found)
+
+
+async def customer_by_phone(session: AsyncSession, msisdn: str) -> int | None:
+    found = await session.scalar(
+        select(Customer.id).where(Customer.contact_phone == msisdn).order_by(Customer.id).limit(1)
+    )
+    return None if found is None else int(found)
+
+
+async def latest_code(session: AsyncSession, msisdn: str) -> LoginCode | None:
+    return await session.scalar(
+        select(LoginCode)
+        .where(LoginCode.msisdn == msisdn)
+        .order_by(LoginCode.created_at.desc(), LoginCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+async def session_by_access(session: AsyncSession, digest: str) -> SubscriberSession | None:
+    return await session.scalar(
+        select(SubscriberSession).where(SubscriberSession.access_hash == digest)
+    )
+
+
+async def session_by_refresh(session: AsyncSession, digest: str) -> SubscriberSession | None:
+    return await session.scalar(
+        select(SubscriberSession).where(SubscriberSession.refresh_hash == digest).with_for_update()
+    )
+
+
+async def session_by_previous_refresh(
+    session: AsyncSession, digest: str
+) -> SubscriberSession | None:
+    return await session.scalar(
+        select(SubscriberSession)
+        .where(SubscriberSession.previous_refresh_hash == digest)
+        .with_for_update()
+    )
+
+
+async def live_sessions(session: AsyncSession, customer_id: int) -> Sequence[SubscriberSession]:
+    return (
+        await session.scalars(
+            select(SubscriberSession)
+            .where(
+                SubscriberSession.customer_id == customer_id, SubscriberSession.revoked_at.is_(None)
+            )
+            .order_by(SubscriberSession.created_at.desc(), SubscriberSession.id.desc())
+        )
+    ).all()
+
+
+async def accounts_of(session: AsyncSession, customer_id: int) -> Sequence[Account]:
+    return (
+        await session.scalars(
+            select(Account).where(Account.customer_id == customer_id).order_by(Account.number)
+        )
+    ).all()
+
+
+async def account_of(session: AsyncSession, customer_id: int, number: str) -> Account | None:
+    return await session.scalar(
+        select(Account).where(Account.customer_id == customer_id, Account.number == number)
+    )
+
+
+async def tv_account(session: AsyncSession, smart_card: str, chip_id: str) -> str | None:
+    return await session.scalar(
+        select(Account.number)
+        .join(Service, Service.account_id == Account.id)
+        .where(Service.kind == "tv", Service.smart_card == smart_card, Service.chip_id == chip_id)
+        .limit(1)
+    )
+
+
+async def contract_holder(session: AsyncSession, contract: str) -> tuple[str, str] | None:
+    row = (
+        await session.execute(
+            select(Account.number, Customer.full_name)
+            .join(Contract, Contract.account_id == Account.id)
+            .join(Customer, Customer.id == Account.customer_id)
+            .where(Contract.number == contract)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (str(row[0]), str(row[1]))
