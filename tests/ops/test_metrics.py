@@ -9,8 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from abonent.config import get_settings
 from abonent.db.uow import Database
-from abonent.kit import metrics
-from abonent.models import OutboxMessage
+from abonent.kit import clock, metrics
+from abonent.models import OutboxMessage, SmsMessage
 from abonent.outbox.service import enqueue
 from tests.factories import api_key, auth, make_account
 
@@ -59,9 +59,31 @@ async def test_outbox_depth_age_sms_status_and_pool_are_read_at_scrape_time(
         message = await s.get(OutboxMessage, 1)
         assert message is not None
         message.status = "dead"
+        for n, status in enumerate(("sent", "sent", "delivered", "failed")):
+            s.add(
+                SmsMessage(
+                    to_msisdn=f"7916000000{n}",
+                    category="service",
+                    status=status,
+                    parts=1,
+                    created_at=clock.now(),
+                )
+            )
     found = samples((await http.get("/metrics")).text)
-    assert found[("abonent_sms_messages", (("status", "dead"),))] == 1
-    assert found[("abonent_sms_messages", (("status", "pending"),))] == 1
+    # SMS are counted from sms_messages (what the network said), not from outbox rows.
+    sms = {
+        dict(labels)["status"]: value
+        for (name, labels), value in found.items()
+        if name == "abonent_sms_messages"
+    }
+    assert sms == {
+        "queued": 0,
+        "sent": 2,
+        "delivered": 1,
+        "undeliverable": 0,
+        "expired": 0,
+        "failed": 1,
+    }
     assert found[("abonent_outbox_depth", ())] == 2
     assert found[("abonent_outbox_oldest_pending_age_seconds", ())] >= 0
     assert ("abonent_db_pool_connections", (("state", "checked_out"),)) in found

@@ -97,3 +97,40 @@ def test_a_text_with_a_link_or_domain_is_refused(text: str):
 
 def test_amounts_and_dates_are_not_taken_for_domains():
     assert templates.check("Долг 1.500,00 ₽ до 25.11.2026, т.е. до понедельника. Справки: 8-800.")
+
+
+def test_the_texts_the_domains_send_are_built_here_masked_and_without_a_link() -> None:
+    assert (
+        templates.payment_confirmation(amount_minor=105_000, currency="RUB", account_number=NUMBER)
+        == "Платёж 1 050,00 ₽ зачислен на ЛС ****5678"
+    )
+    assert (
+        templates.promised_taken(
+            amount_minor=30_000,
+            fee_minor=1_000,
+            currency="RUB",
+            due_date=dt.date(2026, 12, 15),
+            account_number=NUMBER,
+        )
+        == "Обещанный платёж 300,00 ₽ подключён до 15.12.2026, плата 10,00 ₽. ЛС ****5678"
+    )
+    details = templates.ussd_details(
+        account_number=NUMBER,
+        currency="RUB",
+        balance_minor=-35_000,
+        debt_minor=35_000,
+        overdue_minor=5_000,
+        next_due_date=dt.date(2026, 11, 25),
+        debt_by_service=[
+            templates.DebtLine("Связь", "Тариф «Базовый»", 30_000, 5_000),
+            templates.DebtLine("Интернет", "100 Мбит/с", 5_000, 0),
+        ],
+        available_minor=0,
+        promised=templates.PromisedInForce(30_000, 31_000, dt.date(2026, 12, 15)),
+    )
+    assert details == (
+        "ЛС ****5678: долг 350,00 ₽, просрочено 50,00 ₽, срок оплаты 25.11.2026. "
+        "Связь Тариф «Базовый»: 300,00 ₽ (просрочено 50,00 ₽); Интернет 100 Мбит/с: 50,00 ₽. "
+        "Доступно 0,00 ₽. Обещанный платёж 300,00 ₽ до 15.12.2026, к возврату 310,00 ₽."
+    )
+    assert NUMBER not in details and templates.check(details) == details

@@ -196,3 +196,47 @@ async def test_a_refusal_is_permanent_and_an_unsent_sms_is_retried(db: Database,
     assert await history(db, flaky) == [(False, "ConnectionError: bind lost")]
     [(ok, error)] = await history(db, odd)
     assert not ok and error is not None and "unknown SMS category 'spam'" in error
+
+
+async def test_an_sms_the_relay_gives_up_on_ends_failed_with_the_reason(
+    db: Database, clock
+) -> None:
+    lost, fine = await queue(
+        db,
+        ("sms.send", {"to": "+79160000001", "text": "m1"}),
+        ("sms.send", {"to": "+79160000002", "text": "m2"}),
+    )
+
+    class Gateway(MemorySmsGateway):
+        async def send(self, *, sender: str, to: str, text: str, idempotency_key: str) -> str:
+            if to.endswith("1"):
+                raise ConnectionError("bind lost")
+            return await super().send(
+                sender=sender, to=to, text=text, idempotency_key=idempotency_key
+            )
+
+    cfg = settings()
+    relay = Relay(db, cfg, default_handlers(cfg, Gateway(), db))
+    for n in range(3):
+        await relay.drain()
+        async with db.session() as s:
+            row = await s.scalar(select(SmsMessage).where(SmsMessage.outbox_message_id == lost))
+            # Still being retried: no SMS row says it failed before the last attempt.
+            assert (row is None) == (n < 2)
+        clock.advance(seconds=100)
+    async with db.session() as s:
+        rows = {
+            m.outbox_message_id: (m.status, m.reason, m.to_msisdn, m.finished_at is not None)
+            for m in await s.scalars(select(SmsMessage))
+        }
+        statuses = dict((await s.execute(select(OutboxMessage.id, OutboxMessage.status))).all())
+    assert statuses == {lost: "dead", fine: "done"}
+    assert rows == {
+        lost: (
+            "failed",
+            "gave up after 3 attempts: ConnectionError: bind lost",
+            "+79160000001",
+            True,
+        ),
+        fine: ("sent", None, "+79160000002", False),
+    }

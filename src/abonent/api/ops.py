@@ -18,6 +18,7 @@ from abonent.config import MetricsSettings, Settings
 from abonent.kit import clock, metrics
 from abonent.kit.errors import Forbidden, NotFound
 from abonent.outbox import stats
+from abonent.sms import service as sms_service
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,5 +62,6 @@ async def read_metrics(request: Request, db: Db) -> Response:
         raise NotFound("Not Found", code="not_found")
     async with db.session() as session:
         outbox = await stats.by_topic_and_status(session)
-    body = metrics.render(outbox, pool=db.engine.sync_engine.pool, now=clock.now())
+        sms_counts = await sms_service.count_by_status(session)
+    body = metrics.render(outbox, sms=sms_counts, pool=db.engine.sync_engine.pool, now=clock.now())
     return Response(body, media_type=metrics.CONTENT_TYPE)

@@ -9,7 +9,7 @@ route template (never the raw path), the method from a fixed set, the status.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ _OUTBOX_AGE = Gauge(
 )
 _SMS = Gauge(
     "abonent_sms_messages",
-    "SMS notices (outbox rows of topic sms.send) by status, at scrape time.",
+    "SMS (sms_messages) by status: queued, sent, delivered, undeliverable, expired, failed.",
     ["status"],
     registry=REGISTRY,
 )
@@ -131,7 +131,13 @@ class OutboxRow:
     oldest: dt.datetime | None
 
 
-def render(outbox: Iterable[OutboxRow], *, pool: Any, now: dt.datetime) -> bytes:
+def render(
+    outbox: Iterable[OutboxRow],
+    *,
+    sms: Mapping[str, int] | None = None,
+    pool: Any,
+    now: dt.datetime,
+) -> bytes:
     """Set the scrape-time gauges and render everything. No await happens in here, so two
     scrapes cannot interleave their clearing and setting."""
     _OUTBOX.clear()
@@ -140,12 +146,12 @@ def render(outbox: Iterable[OutboxRow], *, pool: Any, now: dt.datetime) -> bytes
     oldest: dt.datetime | None = None
     for row in outbox:
         _OUTBOX.labels(row.topic, row.status).set(row.count)
-        if row.topic == "sms.send":
-            _SMS.labels(row.status).inc(row.count)
         if row.status == "pending":
             depth += row.count
             if row.oldest is not None and (oldest is None or row.oldest < oldest):
                 oldest = row.oldest
+    for status, count in (sms or {}).items():
+        _SMS.labels(status).set(count)
     _OUTBOX_DEPTH.set(depth)
     _OUTBOX_AGE.set(max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
     _POOL.clear()

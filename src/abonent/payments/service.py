@@ -27,7 +27,6 @@ from abonent.config import get_settings
 from abonent.kit import clock, metrics
 from abonent.kit.actor import Actor
 from abonent.kit.money import format_money
-from abonent.kit.numbers import mask_account_number
 from abonent.ledger import pg_payment
 from abonent.ledger.chart import clearing_ledger
 from abonent.ledger.service import DEBIT, lock_balance, post_credit, reverse_entry
@@ -42,6 +41,7 @@ from abonent.payments.errors import (
     PaymentNotFound,
     PaymentRefused,
 )
+from abonent.sms import templates
 
 log = structlog.get_logger(__name__)
 
@@ -436,10 +436,9 @@ async def notice_recipient(
 
 
 def confirmation_text(amount_minor: int, currency: str, account_number: str) -> str:
-    return (
-        f"Платёж {format_money(amount_minor, currency)} зачислен на ЛС "
-        f"{mask_account_number(account_number)}"
-    ).replace("\u00a0", " ")
+    return templates.payment_confirmation(
+        amount_minor=amount_minor, currency=currency, account_number=account_number
+    )
 
 
 async def _notify_booked(

@@ -20,7 +20,6 @@ from abonent.audit.service import record
 from abonent.config import PromisedPaymentSettings, get_settings
 from abonent.kit import clock
 from abonent.kit.actor import Actor
-from abonent.kit.numbers import mask_account_number
 from abonent.ledger import chart
 from abonent.ledger.service import lock_balance, post_charge, post_credit
 from abonent.models import Account, PromisedPayment
@@ -30,6 +29,7 @@ from abonent.promised import repository as repo
 from abonent.promised import rules
 from abonent.promised.errors import PromisedRefused
 from abonent.promised.schemas import Offer, OfferLine, PromisedOut, PromisedView
+from abonent.sms import templates
 from abonent.statement.service import statement_for
 
 CHANNELS = ("ussd", "api", "cli", "cabinet")
@@ -203,10 +203,12 @@ async def take(
 
 
 def taken_text(promised: PromisedPayment, account_number: str) -> str:
-    fee = f", плата {rules.money(promised.fee_minor)}" if promised.fee_minor else ""
-    return (
-        f"Обещанный платёж {rules.money(promised.amount_minor, promised.currency)} подключён "
-        f"до {rules.day(promised.due_date)}{fee}. ЛС {mask_account_number(account_number)}"
+    return templates.promised_taken(
+        amount_minor=promised.amount_minor,
+        fee_minor=promised.fee_minor,
+        currency=promised.currency,
+        due_date=promised.due_date,
+        account_number=account_number,
     )
 
 

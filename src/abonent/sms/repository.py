@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import OutboxMessage, SmsMessage, SmsPart
@@ -58,6 +58,13 @@ async def recent_outbox(
             .limit(limit)
         )
     ).all()
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(SmsMessage.status, func.count()).group_by(SmsMessage.status)
+    )
+    return {status: count for status, count in rows}
 
 
 async def statuses_for_outbox(

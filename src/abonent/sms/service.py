@@ -218,6 +218,12 @@ async def show(session: AsyncSession, sms_id: int) -> SmsView:
     return SmsView(message, await repository.parts_of(session, sms_id))
 
 
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many SMS are in each status (every known status, zero when none), for /metrics."""
+    counts = await repository.count_by_status(session)
+    return {status: counts.get(status, 0) for status in SMS_STATUSES}
+
+
 async def statuses_for_outbox(
     session: AsyncSession, outbox_ids: Sequence[int]
 ) -> dict[int, SmsMessage]:

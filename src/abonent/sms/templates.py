@@ -167,3 +167,85 @@ def login_code(*, code: str, minutes: int) -> SmsText:
         f"Код для входа в личный кабинет: {code}. Действует {minutes} мин. "
         "Никому не сообщайте этот код.",
     )
+
+
+# --- the texts the domains send today, kept word for word (tests assert them exactly) ---------
+# These return plain text: the callers put it in their sms.send payload with their category.
+# They take no `check`: a tariff's label is staff input, and a booking or a USSD session must
+# not fail over it; the number is masked and no link is composed here.
+# Money here uses an ordinary space: a no-break space costs nothing in UCS-2 but some phones
+# show it as a box.
+
+
+def _money(minor: int, currency: str = "RUB") -> str:
+    return format_money(minor, currency).replace("\u00a0", " ")
+
+
+def payment_confirmation(*, amount_minor: int, currency: str, account_number: str) -> str:
+    return (
+        f"Платёж {_money(amount_minor, currency)} зачислен на ЛС "
+        f"{mask_account_number(account_number)}"
+    )
+
+
+def promised_taken(
+    *, amount_minor: int, fee_minor: int, currency: str, due_date: dt.date, account_number: str
+) -> str:
+    fee = f", плата {_money(fee_minor)}" if fee_minor else ""
+    return (
+        f"Обещанный платёж {_money(amount_minor, currency)} подключён "
+        f"до {due_date:%d.%m.%Y}{fee}. ЛС {mask_account_number(account_number)}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DebtLine:
+    kind_label: str
+    label: str
+    debt_minor: int
+    overdue_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromisedInForce:
+    amount_minor: int
+    owed_minor: int
+    due_date: dt.date
+
+
+def ussd_details(
+    *,
+    account_number: str,
+    currency: str,
+    balance_minor: int,
+    debt_minor: int,
+    overdue_minor: int,
+    next_due_date: dt.date | None,
+    debt_by_service: Sequence[DebtLine],
+    available_minor: int,
+    promised: PromisedInForce | None,
+) -> str:
+    """The SMS that follows *100#: everything the screen had no room for."""
+    cur = currency
+    number = mask_account_number(account_number)
+    if debt_minor <= 0:
+        text = f"ЛС {number}: баланс {_money(balance_minor, cur)}, долга нет."
+    else:
+        text = f"ЛС {number}: долг {_money(debt_minor, cur)}"
+        if overdue_minor:
+            text += f", просрочено {_money(overdue_minor, cur)}"
+        if next_due_date:
+            text += f", срок оплаты {next_due_date:%d.%m.%Y}"
+        text += ". " + "; ".join(
+            f"{d.kind_label} {d.label}: {_money(d.debt_minor, cur)}"
+            + (f" (просрочено {_money(d.overdue_minor, cur)})" if d.overdue_minor else "")
+            for d in debt_by_service
+        )
+        text += "."
+    text += f" Доступно {_money(available_minor, cur)}."
+    if promised is not None:
+        text += (
+            f" Обещанный платёж {_money(promised.amount_minor, cur)} до "
+            f"{promised.due_date:%d.%m.%Y}, к возврату {_money(promised.owed_minor, cur)}."
+        )
+    return text

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from abonent.kit.money import format_money
-from abonent.kit.numbers import mask_account_number
 from abonent.promised.schemas import Offer
+from abonent.sms import templates
 from abonent.statement.schemas import Statement
 from abonent.ussd.screen import ELLIPSIS, compose, first_fitting, truncate
 
@@ -165,32 +165,29 @@ def _by_service(st: Statement) -> list[str]:
 
 
 def details_sms(st: Statement) -> str:
-    """The SMS that follows *100#: everything the screen had no room for. Masked number."""
-    cur = st.currency
-    number = mask_account_number(st.account_number)
-    if st.debt_minor <= 0:
-        text = f"ЛС {number}: баланс {money(st.balance_minor, cur)}, долга нет."
-    else:
-        text = f"ЛС {number}: долг {money(st.debt_minor, cur)}"
-        if st.overdue_minor:
-            text += f", просрочено {money(st.overdue_minor, cur)}"
-        if st.next_due_date:
-            text += f", срок оплаты {day(st.next_due_date)}"
-        text += ". " + "; ".join(
-            f"{d.kind_label} {d.label}: {money(d.debt_minor, cur)}"
-            + (f" (просрочено {money(d.overdue_minor, cur)})" if d.overdue_minor else "")
-            for d in st.debt_by_service
-        )
-        text += "."
-    text += f" Доступно {money(st.available_minor, cur)}."
+    """The SMS that follows *100#; its text lives in sms/templates.py with every other SMS."""
     promised = st.promised_payment
+    in_force = None
     if promised and promised.get("status") == "in_force":
-        due = dt.date.fromisoformat(promised["due_date"])
-        text += (
-            f" Обещанный платёж {money(promised['amount_minor'], cur)} до {day(due)}, "
-            f"к возврату {money(promised['owed_minor'], cur)}."
+        in_force = templates.PromisedInForce(
+            amount_minor=promised["amount_minor"],
+            owed_minor=promised["owed_minor"],
+            due_date=dt.date.fromisoformat(promised["due_date"]),
         )
-    return text
+    return templates.ussd_details(
+        account_number=st.account_number,
+        currency=st.currency,
+        balance_minor=st.balance_minor,
+        debt_minor=st.debt_minor,
+        overdue_minor=st.overdue_minor,
+        next_due_date=st.next_due_date,
+        debt_by_service=[
+            templates.DebtLine(d.kind_label, d.label, d.debt_minor, d.overdue_minor)
+            for d in st.debt_by_service
+        ],
+        available_minor=st.available_minor,
+        promised=in_force,
+    )
 
 
 # --- *100*3#: the promised payment ------------------------------------------------------------

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import SmsGateway
@@ -31,6 +32,7 @@ from abonent.config import Settings
 from abonent.db.uow import Database
 from abonent.outbox import service as outbox
 from abonent.outbox.service import Claim, Outcome
+from abonent.sms import service as sms_service
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +126,20 @@ def _sms_fields(message: Claim) -> tuple[str, str]:
     if not payload.get("to") or not payload.get("text"):
         raise PermanentFailure("sms.send needs 'to' and 'text'")
     return str(payload["to"]), str(payload["text"])
+
+
+async def _sms_given_up(session: AsyncSession, claim: Claim, error: str | None) -> None:
+    to = str(claim.payload.get("to") or "")
+    category = str(claim.payload.get("category") or "service")
+    if not to or not sms_service.is_category(category):
+        return  # a malformed payload has no SMS to speak of (sms_messages keeps known ones)
+    await sms_service.mark_failed(
+        session,
+        outbox_message_id=claim.id,
+        to=to,
+        category=category,
+        reason=f"gave up after {claim.attempt} attempts: {error or 'failed'}",
+    )
 
 
 def _sms_batch(
@@ -247,14 +263,24 @@ class Relay:
         """Record the batch's attempts in one unit of work; one outcome each, in order."""
         worker = self.settings.worker
         results = [outbox.Result(claim, a.error, a.permanent) for claim, a in sent]
-        return await self.db.run(
-            lambda session: outbox.record_outcomes(
+
+        async def unit(session: AsyncSession) -> list[Outcome]:
+            outcomes = await outbox.record_outcomes(
                 session,
                 results,
                 max_attempts=worker.max_attempts,
                 retry_base_seconds=worker.retry_base_seconds,
             )
-        )
+            # An SMS the relay gives up on ends 'failed' in sms_messages in the same unit, so
+            # `sms list --status failed` and the metric show it (the outbox and sms packages
+            # stay apart; the relay is what knows both).
+            for result, outcome in zip(results, outcomes, strict=True):
+                claim = result.claim
+                if outcome == "dead" and claim.topic == outbox.SMS_SEND:
+                    await _sms_given_up(session, claim, result.error)
+            return outcomes
+
+        return await self.db.run(unit)
 
     async def deliver_batch(self, stats: RelayStats) -> int:
         """Claim, send and record one batch. Returns how many messages it claimed."""
