@@ -48,7 +48,12 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 	@# axe-core (pinned in package-lock.json) is injected into pages by the accessibility checks.
-	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
+	@[ -f node_modules/axe-core/axe.min.js ] || { \
+	  command -v npm >/dev/null 2>&1 || { \
+	    echo "installing Debian's npm for axe-core"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }; \
+	  npm ci --no-audit --no-fund --silent; }
 
 # Branch coverage of every run. The gates (the floor in pyproject.toml, and 100 % where money
 # moves: .ci/coverage_gate.py) hold for the whole suite on both databases, so they apply when
