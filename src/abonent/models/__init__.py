@@ -15,6 +15,7 @@ from abonent.models.collections import (
     CollectionAssignment,
     WriteOffRequest,
 )
+from abonent.models.court import CourtCase, CourtCaseLine, CourtStageEvent
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
@@ -48,6 +49,9 @@ __all__ = [
     "CardPayment",
     "CollectionAgency",
     "CollectionAssignment",
+    "CourtCase",
+    "CourtCaseLine",
+    "CourtStageEvent",
     "Contract",
     "Customer",
     "Dispute",
