@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -102,7 +103,7 @@ def stage(
                 case_id,
                 name,
                 actor=cli_actor(),
-                on=on or clock.today(),  # type: ignore[arg-type]
+                on=cast(dt.date | None, on) or clock.today(),
                 note=note,
             )
             return _describe(case)

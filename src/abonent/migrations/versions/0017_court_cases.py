@@ -1,4 +1,5 @@
-"""court cases: the court-order package's snapshot and the stages recorded by hand
+"""court cases (the court-order package's snapshot, stages recorded by hand); the collection
+agency as a payment agent of kind 'collection'
 
 Revision ID: 0017
 Revises: 0011
@@ -26,6 +27,19 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("payment_agents") as batch:
+        batch.add_column(
+            sa.Column("kind", sa.String(length=16), server_default="payment", nullable=False)
+        )
+    with op.batch_alter_table("collection_agencies") as batch:
+        batch.add_column(sa.Column("agent_id", _ID, nullable=True))
+        batch.create_unique_constraint(op.f("uq_collection_agencies_agent_id"), ["agent_id"])
+        batch.create_foreign_key(
+            op.f("fk_collection_agencies_agent_id_payment_agents"),
+            "payment_agents",
+            ["agent_id"],
+            ["id"],
+        )
     t = "court_cases"
     op.create_table(
         t,
@@ -81,3 +95,11 @@ def downgrade() -> None:
     op.drop_table("court_stage_events")
     op.drop_table("court_case_lines")
     op.drop_table("court_cases")
+    with op.batch_alter_table("collection_agencies") as batch:
+        batch.drop_constraint(
+            op.f("fk_collection_agencies_agent_id_payment_agents"), type_="foreignkey"
+        )
+        batch.drop_constraint(op.f("uq_collection_agencies_agent_id"), type_="unique")
+        batch.drop_column("agent_id")
+    with op.batch_alter_table("payment_agents") as batch:
+        batch.drop_column("kind")
