@@ -69,6 +69,9 @@ async def calculate(
     barred: list[ClaimLine] = []
     disputed: list[ClaimLine] = []
     for item, kind in rows:
+        if item.due_date >= as_of:
+            # Not yet due on the application date: owed, but not a debt a court can order paid.
+            continue
         ends = limitation_ends(item.due_date, years)
         line = ClaimLine(
             item_id=item.id,

@@ -214,3 +214,8 @@ async def record_stage(
     )
     await session.flush()
     return case
+
+
+async def account_number(session: AsyncSession, case: CourtCase) -> str:
+    account = await session.get_one(Account, case.account_id)
+    return account.number
