@@ -26,6 +26,8 @@ from abonent.models import CollectionAgency, CollectionAssignment
 from abonent.payments.agents import service as agents
 
 MAX_REPORT_DAYS = 366
+_EARLIEST = dt.date(2000, 1, 1)
+_LATEST = dt.date(2100, 12, 31)
 
 
 class AgentTaken(Conflict):
@@ -104,6 +106,8 @@ async def commission_report(
     """What the agency collected from ``start`` to ``end`` (inclusive, the operator's days) and
     its commission at the agency's rate, rounded half up to the kopeck per payment."""
     require(actor, "collections.read")
+    if not (_EARLIEST <= start <= _LATEST and _EARLIEST <= end <= _LATEST):
+        raise InvalidInput("the period lies outside 2000–2100", code="period_invalid")
     if end < start:
         raise InvalidInput("the period ends before it starts", code="period_invalid")
     if (end - start).days >= MAX_REPORT_DAYS:
