@@ -20,6 +20,7 @@ from abonent.api.limits import BodySizeLimit
 from abonent.api.v1 import accounts as v1_accounts
 from abonent.api.v1 import auth as v1_auth
 from abonent.api.v1 import card_payments as acquiring
+from abonent.api.v1 import collections as v1_collections
 from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
@@ -37,6 +38,7 @@ from abonent.db.uow import Database
 from abonent.kit import logs
 from abonent.web import card_result, dev_sms, docs, home, sandbox
 from abonent.web.cabinet import pages as cabinet
+from abonent.web.console import app as console
 from abonent.worker import promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -107,6 +109,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(home.router)
     docs.install(app)
     cabinet.install(app)
+    console.install(app)
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(v1_customers.router, prefix="/v1")
@@ -117,6 +120,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_staff.router, prefix="/v1")
     app.include_router(v1_people.router, prefix="/v1")
     app.include_router(v1_disputes.router, prefix="/v1")
+    app.include_router(v1_collections.router, prefix="/v1")
     app.include_router(v1_requests.router, prefix="/v1")
     app.include_router(v1_auth.router, prefix="/v1")
     app.include_router(v1_me.router, prefix="/v1")

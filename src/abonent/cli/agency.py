@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import cast
+
 import typer
 
 from abonent.cli import inputs
 from abonent.cli.common import cli_actor, console, run_async
-from abonent.collections import service
+from abonent.collections import agents, service
 from abonent.db.uow import Database
+from abonent.kit.money import format_money, format_plain
 from abonent.models import CollectionAgency
 
 app = typer.Typer(no_args_is_help=True, help="Collection agencies.")
@@ -68,3 +74,76 @@ def show(agency_id: int = typer.Argument(...)) -> None:
             return _describe(await service.get_agency(session, agency_id, cli_actor()))
 
     console.print(run_async(main), highlight=False)
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected YYYY-MM-DD") from None
+
+
+@app.command("link-agent")
+def link_agent(
+    agency_id: int = typer.Argument(..., help="The agency's id."),
+    agent_code: str = typer.Argument(..., help="A payment agent (abonent agent create …)."),
+) -> None:
+    """Make a payment agent the agency's own: its registry brings what the agency collected."""
+
+    async def main(db: Database) -> str:
+        async with db.session(write=True) as session:
+            agency = await agents.link_agent(session, agency_id, agent_code, actor=cli_actor())
+            return _describe(agency)
+
+    console.print(
+        f"agent {agent_code} is now of kind collection for {run_async(main)}", highlight=False
+    )
+
+
+@app.command("commission")
+def commission(
+    agency_id: int = typer.Argument(..., help="The agency's id."),
+    start: str = typer.Option(..., "--from", callback=_day, help="First day, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--to", callback=_day, help="Last day (inclusive)."),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Also write the lines as CSV."),
+) -> None:
+    """What the agency collected in the period and its commission (reported, never posted)."""
+    if csv_path is not None and (csv_path.is_dir() or not csv_path.parent.is_dir()):
+        raise typer.BadParameter(f"{csv_path}: not a file in an existing directory")
+
+    async def main(db: Database) -> agents.CommissionReport:
+        async with db.session() as session:
+            return await agents.commission_report(
+                session,
+                agency_id,
+                cast(dt.date, start),
+                cast(dt.date, end),
+                actor=cli_actor(),
+            )
+
+    report = run_async(main)
+    rate = f"{report.agency.commission_bp // 100},{report.agency.commission_bp % 100:02d} %"
+    console.print(
+        f"{report.agency.name} (ИНН {report.agency.inn}), {report.start:%d.%m.%Y}–"
+        f"{report.end:%d.%m.%Y}: collected {format_money(report.collected_minor)} in "
+        f"{sum(1 for x in report.lines if x.in_portfolio)} payments; commission {rate} = "
+        f"{format_money(report.commission_minor)}; outside its portfolio "
+        f"{format_money(report.outside_minor)} (no commission)",
+        highlight=False,
+    )
+    if csv_path is not None:
+        with csv_path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out, delimiter=";")
+            writer.writerow(["payment", "account", "date", "amount", "in_portfolio", "commission"])
+            for x in report.lines:
+                writer.writerow(
+                    [
+                        x.payment_id,
+                        x.account_number,
+                        f"{x.booked_on:%d.%m.%Y}",
+                        format_plain(x.amount_minor),
+                        "yes" if x.in_portfolio else "no",
+                        format_plain(x.commission_minor),
+                    ]
+                )
+        console.print(f"CSV: {csv_path}", highlight=False)

@@ -80,12 +80,13 @@ def list_agents() -> None:
         console.print("no agents")
         return
     table = Table(title="Payment agents")
-    for column in ("code", "name", "state", "networks", "min", "max", "disclosure"):
+    for column in ("code", "name", "kind", "state", "networks", "min", "max", "disclosure"):
         table.add_column(column)
     for agent in agents:
         table.add_row(
             agent.code,
             agent.name,
+            agent.kind,
             "active" if agent.active else "disabled",
             ", ".join(agent.allowed_ips),
             format_plain(agent.min_sum_minor),

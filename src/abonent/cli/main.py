@@ -14,6 +14,7 @@ from abonent.cli import (
     apikeys,
     charges,
     collections,
+    court,
     db,
     demo,
     fees,
@@ -78,6 +79,7 @@ app.add_typer(promised.app, name="promised", help="The promised payment (обе�
 app.add_typer(staff.app, name="staff", help="Staff accounts (password + TOTP sign-in).")
 app.add_typer(agency.app, name="agency", help="Collection agencies.")
 app.add_typer(collections.app, name="collections", help="Debt hand-over to agencies.")
+app.add_typer(court.app, name="court", help="Court orders for unpaid debt.")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ ROLES: Final[dict[str, frozenset[str]]] = {
     "collections.recall": frozenset({"collections", "supervisor", "admin"}),
     "write_off.request": frozenset({"collections", "supervisor", "admin"}),
     "write_off.approve": frozenset({"supervisor", "admin"}),
+    "collections.dashboard": frozenset({"collections", "supervisor", "admin"}),
+    "court.prepare": frozenset({"collections", "supervisor", "admin"}),
 }
 
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.config import get_settings
+from abonent.court import repository as repo
 from abonent.court.fee import order_fee_minor
 from abonent.court.limitation import limitation_ends
+from abonent.disputes import repository as disputes
 from abonent.kit.actor import Actor
 from abonent.kit.errors import BusinessRuleViolation, Forbidden
-from abonent.ledger.chart import DEBIT
-from abonent.models import Account, CollectionAssignment, OpenItem, Service
-from abonent.models.ledger import still_open
+from abonent.models import Account
 
 COURT_ROLES = frozenset({"collections", "supervisor", "admin"})
 
@@ -44,6 +43,9 @@ class Claim:
     lines: list[ClaimLine]
     """Within the limitation: what is claimed."""
     time_barred: list[ClaimLine]
+    """Past the 3-year limitation: listed apart, left out of the claim."""
+    disputed: list[ClaimLine]
+    """Under an open dispute: still owed, not claimed while the dispute is being answered."""
     claim_minor: int
     fee_minor: int
 
@@ -56,23 +58,20 @@ async def calculate(
     the court-order limit (the fee rule refuses it with the reason)."""
     if actor.role not in COURT_ROLES:
         raise Forbidden(f"the role {actor.role!r} may not prepare court documents")
-    stage = await session.scalar(
-        select(CollectionAssignment.id).where(CollectionAssignment.account_id == account.id)
-    )
-    if stage is None:
+    if not await repo.went_through_agency(session, account.id):
         raise BusinessRuleViolation(
             "the debt has not been through the agency stage", code="court_needs_agency_stage"
         )
     years = get_settings().court.limitation_years
-    rows = await session.execute(
-        select(OpenItem, Service.kind)
-        .outerjoin(Service, Service.id == OpenItem.service_id)
-        .where(OpenItem.account_id == account.id, OpenItem.side == DEBIT, still_open())
-        .order_by(OpenItem.due_date, OpenItem.id)
-    )
+    rows = await repo.open_debits(session, account.id)
+    under_dispute = await disputes.disputed_open_item_ids(session, [account.id])
     lines: list[ClaimLine] = []
     barred: list[ClaimLine] = []
+    disputed: list[ClaimLine] = []
     for item, kind in rows:
+        if item.due_date >= as_of:
+            # Not yet due on the application date: owed, but not a debt a court can order paid.
+            continue
         ends = limitation_ends(item.due_date, years)
         line = ClaimLine(
             item_id=item.id,
@@ -84,10 +83,13 @@ async def calculate(
             remaining_minor=item.remaining_minor,
             limitation_ends=ends,
         )
-        (barred if as_of > ends else lines).append(line)
+        if item.id in under_dispute:
+            disputed.append(line)
+        else:
+            (barred if as_of > ends else lines).append(line)
     claim = sum(line.remaining_minor for line in lines)
     if claim <= 0:
         raise BusinessRuleViolation(
             "nothing within the limitation is owed", code="court_nothing_to_claim"
         )
-    return Claim(account.number, as_of, lines, barred, claim, order_fee_minor(claim))
+    return Claim(account.number, as_of, lines, barred, disputed, claim, order_fee_minor(claim))

@@ -15,6 +15,7 @@ from abonent.models.collections import (
     CollectionAssignment,
     WriteOffRequest,
 )
+from abonent.models.court import CourtCase, CourtCaseLine, CourtStageEvent
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
@@ -49,6 +50,9 @@ __all__ = [
     "CollectionAgency",
     "CollectionAssignment",
     "Contract",
+    "CourtCase",
+    "CourtCaseLine",
+    "CourtStageEvent",
     "Customer",
     "Dispute",
     "DisputeEvidence",

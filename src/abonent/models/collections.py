@@ -23,6 +23,8 @@ class CollectionAgency(Base):
     """'csv' or 'xlsx'."""
     commission_bp: Mapped[int] = mapped_column(default=0)
     """Commission on what it collects, basis points (1 500 = 15 %)."""
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("payment_agents.id"), unique=True)
+    """The payment agent (kind 'collection') whose registry brings what the agency collected."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

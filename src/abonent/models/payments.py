@@ -32,6 +32,9 @@ class PaymentAgent(Base):
     disclosure: Mapped[str] = mapped_column(String(16), default="none")
     """What `check` reveals about the holder: 'none' or 'masked' (masked name and debt)."""
     active: Mapped[bool] = mapped_column(default=True)
+    kind: Mapped[str] = mapped_column(String(16), default="payment", server_default="payment")
+    """'payment' (a bank or terminal network) or 'collection' (a collection agency's registry of
+    what it collected: see collection_agencies.agent_id)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

@@ -19,6 +19,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "people.promised": frozenset({"clerk", "hotline"}),
     "people.audit": frozenset({"supervisor", "admin"}),
     "staff.manage": frozenset({"admin"}),
+    "collections.dashboard": frozenset({"collections", "supervisor", "admin"}),
+    "court.prepare": frozenset({"collections", "supervisor", "admin"}),
 }
 # Everything else the person view shows is masked for these roles (amounts stay exact).
 MASKED_ROLES = frozenset({"hotline", "collections"})

@@ -146,6 +146,24 @@ async def enable_agent(session: AsyncSession, code: str, *, actor: Actor) -> Pay
     return agent
 
 
+AGENT_KINDS = ("payment", "collection")
+
+
+async def set_kind(session: AsyncSession, code: str, kind: str, *, actor: Actor) -> PaymentAgent:
+    """Mark what the agent is: a collection agency's agent books as any other (its registry and
+    its calls are the same protocol); the kind only tells its payments apart in reports."""
+    if kind not in AGENT_KINDS:
+        raise InvalidInput(
+            f"kind must be one of {', '.join(AGENT_KINDS)}", code="agent_kind_invalid"
+        )
+    agent = await get_agent(session, code)
+    if agent.kind != kind:
+        agent.kind = kind
+        record(session, actor, "agent.kind", object_type="agent", object_id=code, kind=kind)
+        await session.flush()
+    return agent
+
+
 async def set_password(
     session: AsyncSession, code: str, password: str, *, actor: Actor
 ) -> PaymentAgent:

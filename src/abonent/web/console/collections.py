@@ -1,0 +1,244 @@
+"""``/console/dashboards`` and ``/console/court``: the collections team's pages.
+
+The dashboards draw each series of ``collections.dashboard`` server-side as SVG (kit/charts.py),
+with the numbers beside every chart and a CSV of each. The court pages are the console's button
+for ``abonent court package``: build the application for an account, print it, record what the
+court did. Each request is one unit of work; a refusal is a page with its stable code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
+
+from abonent.accounts import service as accounts
+from abonent.api.deps import database_of
+from abonent.collections import dashboard
+from abonent.court import package
+from abonent.court import service as court
+from abonent.kit import clock
+from abonent.kit.charts import bar_chart_svg
+from abonent.kit.errors import AbonentError, InvalidInput
+from abonent.kit.money import format_money
+from abonent.models import CourtCase
+from abonent.staff.principal import StaffPrincipal
+from abonent.web.console.messages import words_for
+from abonent.web.console.session import PREFIX, checked_form, console_may, field, render
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Viewer = Annotated[StaffPrincipal, Depends(console_may("collections.dashboard"))]
+Preparer = Annotated[StaffPrincipal, Depends(console_may("court.prepare"))]
+CaseId = Annotated[int, Path(ge=1, le=2**62)]
+_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+COURT_WORDS = {
+    "court_needs_agency_stage": "Долг ещё не передавался агентству: сначала передайте его.",
+    "court_nothing_to_claim": "В пределах срока исковой давности взыскивать нечего.",
+    "court_order_limit": "Долг больше 500 000 ₽: нужен иск, а не судебный приказ.",
+    "court_case_open": "По счёту уже есть незавершённое дело: сначала отметьте его итог.",
+    "court_stage_not_allowed": "Эта стадия не может следовать за текущей.",
+    "court_stage_unknown": "Неизвестная стадия.",
+    "court_stage_date": "Дата стадии раньше даты заявления.",
+    "court_note_invalid": "Примечание: одна строка, не длиннее 500 знаков.",
+    "court_case_not_found": "Такого дела нет.",
+    "dashboard_not_found": "Такой сводки нет.",
+    "console.date": "Дата: ДД.ММ.ГГГГ.",
+}
+
+
+def _refused(
+    request: Request, principal: StaffPrincipal, exc: AbonentError, back: str
+) -> HTMLResponse:
+    status = exc.status if 400 <= exc.status < 500 else 422
+    words = COURT_WORDS.get(exc.code) or words_for(exc)
+    return render(
+        request,
+        "console/error.html",
+        {"message": words, "code": exc.code, "back": back, "title": None},
+        principal=principal,
+        status_code=status,
+    )
+
+
+def _day(raw: str) -> dt.date:
+    raw = raw.strip()
+    if not raw:
+        return clock.today()
+    match = _DATE.match(raw)
+    try:
+        if match:
+            return dt.date(int(match[3]), int(match[2]), int(match[1]))
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("date: DD.MM.YYYY", code="console.date") from None
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
+
+@router.get("/dashboards", response_class=HTMLResponse)
+async def dashboards(request: Request, principal: Viewer) -> HTMLResponse:
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> list[dashboard.Series]:
+        return await dashboard.all_series(session, actor=actor)
+
+    found = await database_of(request).run(unit)
+    return render(
+        request,
+        "console/collections/dashboards.html",
+        {"series": found, "money": format_money},
+        principal=principal,
+    )
+
+
+async def _series(request: Request, principal: StaffPrincipal, name: str) -> dashboard.Series:
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> dashboard.Series:
+        return await dashboard.series(session, name, actor=actor)
+
+    return await database_of(request).run(unit)
+
+
+@router.get("/dashboards/{name}.svg")
+async def dashboard_svg(request: Request, principal: Viewer, name: str) -> Response:
+    try:
+        found = await _series(request, principal, name)
+    except AbonentError as exc:
+        return _refused(request, principal, exc, f"{PREFIX}/dashboards")
+    svg = await run_in_threadpool(
+        bar_chart_svg,
+        found.title,
+        [r.label for r in found.rows],
+        [r.amount_minor / 100 for r in found.rows],  # drawing only: the numbers are beside
+        [format_money(r.amount_minor) for r in found.rows],
+    )
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.get("/dashboards/{name}.csv")
+async def dashboard_csv(request: Request, principal: Viewer, name: str) -> Response:
+    try:
+        found = await _series(request, principal, name)
+    except AbonentError as exc:
+        return _refused(request, principal, exc, f"{PREFIX}/dashboards")
+    filename = f"{found.name}-{clock.today():%Y-%m-%d}.csv"
+    return Response(
+        dashboard.to_csv(found).encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- court -----------------------------------------------------------------------------------
+
+
+@router.get("/court", response_class=HTMLResponse)
+async def court_page(request: Request, principal: Preparer) -> HTMLResponse:
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> list[CourtCase]:
+        return list(await court.list_cases(session, actor=actor, limit=50))
+
+    cases = await database_of(request).run(unit)
+    return render(
+        request,
+        "console/collections/court.html",
+        {
+            "cases": cases,
+            "labels": court.STAGE_LABELS,
+            "money": format_money,
+            "today": clock.today(),
+        },
+        principal=principal,
+    )
+
+
+@router.post("/court/package")
+async def court_package(request: Request, principal: Preparer) -> Response:
+    form = await checked_form(request)
+    number = field(form, "account", 40).strip()
+    actor = principal.actor()
+    try:
+        as_of = _day(field(form, "as_of", 16))
+
+        async def unit(session: AsyncSession) -> int:
+            account = await accounts.get_account(session, number)
+            case = await court.build_package(session, account, actor=actor, as_of=as_of)
+            return case.id
+
+        case_id = await database_of(request).run(unit)
+    except AbonentError as exc:
+        return _refused(request, principal, exc, f"{PREFIX}/court")
+    return RedirectResponse(f"{PREFIX}/court/{case_id}", status_code=303)
+
+
+@router.get("/court/{case_id}", response_class=HTMLResponse)
+async def court_case(request: Request, principal: Preparer, case_id: CaseId) -> HTMLResponse:
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> tuple[court.CaseView, str]:
+        shown = await court.view(session, case_id, actor=actor)
+        number = await court.account_number(session, shown.case)
+        return shown, number
+
+    try:
+        shown, number = await database_of(request).run(unit)
+    except AbonentError as exc:
+        return _refused(request, principal, exc, f"{PREFIX}/court")
+    return render(
+        request,
+        "console/collections/case.html",
+        {
+            "shown": shown,
+            "number": number,
+            "labels": court.STAGE_LABELS,
+            "next": sorted(court.NEXT.get(shown.case.stage, ())),
+            "money": format_money,
+            "today": clock.today(),
+        },
+        principal=principal,
+    )
+
+
+@router.get("/court/{case_id}/application.pdf")
+async def court_pdf(request: Request, principal: Preparer, case_id: CaseId) -> Response:
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> bytes:
+        return await package.render(session, case_id, actor=actor)
+
+    try:
+        pdf = await database_of(request).run(unit)
+    except AbonentError as exc:
+        return _refused(request, principal, exc, f"{PREFIX}/court")
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="court-case-{case_id}.pdf"'},
+    )
+
+
+@router.post("/court/{case_id}/stage")
+async def court_stage(request: Request, principal: Preparer, case_id: CaseId) -> Response:
+    form = await checked_form(request)
+    actor = principal.actor()
+    back = f"{PREFIX}/court/{case_id}"
+    try:
+        on = _day(field(form, "on", 16))
+        stage = field(form, "stage", 16)
+        note = field(form, "note", 501)
+
+        async def unit(session: AsyncSession) -> None:
+            await court.record_stage(session, case_id, stage, actor=actor, on=on, note=note)
+
+        await database_of(request).run(unit)
+    except AbonentError as exc:
+        return _refused(request, principal, exc, back)
+    return RedirectResponse(back, status_code=303)
