@@ -18,6 +18,13 @@ from abonent.models.collections import (
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
+from abonent.models.notices import (
+    ContactBlock,
+    ContactLogEntry,
+    ContactMessage,
+    DebtNotice,
+    SuspiciousSmsReport,
+)
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
 from abonent.models.payments import (
     AgentRegistryFormat,
@@ -48,8 +55,12 @@ __all__ = [
     "CardPayment",
     "CollectionAgency",
     "CollectionAssignment",
+    "ContactBlock",
+    "ContactLogEntry",
+    "ContactMessage",
     "Contract",
     "Customer",
+    "DebtNotice",
     "Dispute",
     "DisputeEvidence",
     "DisputeItem",
@@ -75,6 +86,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "SubscriberSession",
+    "SuspiciousSmsReport",
     "Tariff",
     "ThrottleHit",
     "UssdSession",
