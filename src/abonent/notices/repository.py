@@ -8,7 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.ledger.chart import DEBIT
-from abonent.models import Account, DebtNotice, OpenItem, Service, SuspiciousSmsReport
+from abonent.models import (
+    Account,
+    CollectionAssignment,
+    DebtNotice,
+    OpenItem,
+    Service,
+    SuspiciousSmsReport,
+)
 from abonent.models.ledger import still_open
 
 
@@ -94,3 +101,7 @@ async def recent_reports(session: AsyncSession, limit: int) -> list[SuspiciousSm
 
 async def report_total(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(SuspiciousSmsReport)) or 0)
+
+
+async def assignment(session: AsyncSession, assignment_id: int) -> CollectionAssignment | None:
+    return await session.get(CollectionAssignment, assignment_id)

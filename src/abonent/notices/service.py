@@ -33,7 +33,7 @@ from abonent.kit.money import format_money
 from abonent.models import Account, ContactMessage, DebtNotice, SuspiciousSmsReport
 from abonent.notices import repository as repo
 from abonent.notices.errors import NothingOwed, ReportInvalid, VerifyInputInvalid
-from abonent.notices.text import NoticeTemplate, render
+from abonent.notices.text import NoticeTemplate, handover_text, render
 from abonent.throttle import service as throttle
 
 log = structlog.get_logger(__name__)
@@ -211,6 +211,65 @@ async def release_due(
             if notice is not None:
                 _sync(notice, outcome.message)
     return outcomes
+
+
+HANDOVER_KIND: Final = "collections_handover"
+
+
+async def send_handover_notice(
+    session: AsyncSession,
+    assignment_id: int,
+    *,
+    agency: str,
+    agency_inn: str,
+    now: dt.datetime,
+    settings: Settings | None = None,
+) -> Outcome | None:
+    """The hand-over notice of an assignment through the gate (once per assignment). None: the
+    assignment is gone or the debtor has no phone to send it to."""
+    settings = settings or get_settings()
+    found = await repo.assignment(session, assignment_id)
+    if found is None:
+        return None
+    account = await repo.account(session, found.account_id)
+    if account is None:
+        return None
+    customer = await contact.get_customer(session, account.customer_id)
+    to = await contact.phone_of(session, customer, account.id)
+    if to is None:
+        return None
+    text = handover_text(
+        account_number=account.number,
+        amount_minor=found.amount_minor,
+        agency=agency,
+        agency_inn=agency_inn,
+        hotline=settings.hotline,
+    )
+    return await contact.submit(
+        session,
+        ContactRequest(
+            key=handover_key(assignment_id),
+            customer_id=customer.id,
+            account_id=account.id,
+            kind=HANDOVER_KIND,
+            to=to,
+            text=text,
+        ),
+        now,
+        settings=settings,
+    )
+
+
+def handover_key(assignment_id: int) -> str:
+    return f"collections.notice:{assignment_id}"
+
+
+def assignment_of(message: ContactMessage) -> int | None:
+    """The assignment a hand-over notice is about (from its key)."""
+    if message.kind != HANDOVER_KIND:
+        return None
+    tail = message.key.rpartition(":")[2]
+    return int(tail) if tail.isdecimal() else None
 
 
 # --- checking a notice --------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from abonent.db.uow import Database
 from abonent.outbox import service as outbox
 from abonent.outbox.service import Claim, Outcome
 from abonent.sms import service as sms_service
+from abonent.worker import notices_job
 
 log = structlog.get_logger(__name__)
 
@@ -112,13 +113,17 @@ def default_handlers(
     sms_handler: Handler | BatchHandler = send_sms
     if db is not None:
         sms_handler = BatchHandler(_sms_batch(db, sms, settings))
-    return {
+    handlers: dict[str, Handler | BatchHandler] = {
         outbox.SMS_SEND: sms_handler,
         outbox.PAYMENT_BOOKED: record_event,
         outbox.PAYMENT_REVERSED: record_event,
         outbox.SERVICE_RESTORED: record_event,
         outbox.SERVICE_SUSPENDED: record_event,
     }
+    if db is not None:
+        # The hand-over notice passes the contact gate: it needs the database.
+        handlers[notices_job.TOPIC] = notices_job.handover_handler(db, settings)
+    return handlers
 
 
 def _sms_fields(message: Claim) -> tuple[str, str]:
