@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.api.deps import client_of, database_of
@@ -64,6 +64,12 @@ async def check(
         error = N_("Введите код из SMS (цифры) и 4 последние цифры лицевого счёта.")
         return _page(request, 422, error=error, code=code, last4=last4)
     return _page(request, result=found, code=code, last4=last4)
+
+
+@router.get("/check-sms/report")
+async def report_form(request: Request) -> Response:
+    # The page after a report has this path: a language switch or a reload lands here.
+    return RedirectResponse("/cabinet/check-sms", status_code=303)
 
 
 @router.post("/check-sms/report", response_class=HTMLResponse)
