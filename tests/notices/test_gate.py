@@ -278,3 +278,27 @@ async def test_concurrent_releases_send_each_once_and_keep_the_caps(db: Database
     async with db.session() as s:
         keys = list(await s.scalars(select(OutboxMessage.dedupe_key)))
     assert len(keys) == len(set(keys)) == 14
+
+
+async def test_no_phone_is_refused_and_changes_nothing(db: Database, clock: FrozenClock) -> None:
+    from abonent.contact.errors import NoPhone
+    from tests.factories import charge
+
+    async with db.session(write=True) as s:
+        account, services = await make_account(s, kinds=("internet",))
+        await charge(s, account, 10_000, due=dt.date(2026, 10, 10), service=services[0])
+    before = (
+        await count(db, ContactMessage),
+        await count(db, ContactLogEntry),
+        await count(db, DebtNotice),
+        await count(db, OutboxMessage),
+    )
+    with pytest.raises(NoPhone):
+        await send(db, account, "first", at(2026, 11, 18, 12))
+    after = (
+        await count(db, ContactMessage),
+        await count(db, ContactLogEntry),
+        await count(db, DebtNotice),
+        await count(db, OutboxMessage),
+    )
+    assert after == before
