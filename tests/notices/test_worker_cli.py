@@ -131,3 +131,16 @@ def test_cli_send_block_log(env_db: str, clock: FrozenClock) -> None:
             await db.dispose()
 
     assert asyncio.run(messages()) == ["sent"]
+
+
+async def test_debt_notices_go_under_their_own_sender(db: Database, clock: FrozenClock) -> None:
+    from tests.notices.helpers import send, settings_with
+
+    settings = settings_with(sender="AbonDolg")
+    account = await debtor(db)
+    await send(db, account, "first", clock.now(), settings)
+    gateway = MemorySmsGateway()
+    relay = Relay(db, settings, default_handlers(settings, gateway, db))
+    await relay.drain()
+    assert [m.sender for m in gateway.sent] == ["AbonDolg"]
+    assert settings.sms_sender != "AbonDolg"
