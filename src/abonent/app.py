@@ -25,6 +25,7 @@ from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import me as v1_me
+from abonent.api.v1 import notices as v1_notices
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import people as v1_people
 from abonent.api.v1 import promised as v1_promised
@@ -39,7 +40,7 @@ from abonent.kit import logs
 from abonent.web import card_result, dev_sms, docs, home, sandbox
 from abonent.web.cabinet import pages as cabinet
 from abonent.web.console import app as console
-from abonent.worker import promised_job, settlement
+from abonent.worker import notices_job, promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
 log = structlog.get_logger(__name__)
@@ -87,6 +88,7 @@ def create_app(database: Database | None = None) -> FastAPI:
                 )
             )
             tasks.append(asyncio.create_task(promised_job.run_forever(db, settings, stop)))
+            tasks.append(asyncio.create_task(notices_job.run_forever(db, settings, stop)))
         try:
             yield
         finally:
@@ -125,6 +127,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_auth.router, prefix="/v1")
     app.include_router(v1_me.router, prefix="/v1")
     app.include_router(v1_public.router, prefix="/v1")
+    app.include_router(v1_notices.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(card_result.router)
     app.include_router(sandbox.router)

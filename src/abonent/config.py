@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import warnings
@@ -264,6 +265,31 @@ class CourtSettings(BaseModel):
     creditor_address: str = "г. Москва"
 
 
+class NoticeSettings(BaseModel):
+    """Debt notices and the contact gate (docs/notices.md); the numbers are 230-FZ's defaults."""
+
+    # The fixed sender name of debt notices (alphanumeric, at most 11 characters).
+    sender: str = Field(default="Abonent", min_length=1, max_length=11)
+    per_day: int = Field(default=2, ge=1)
+    per_week: int = Field(default=4, ge=1)
+    per_month: int = Field(default=16, ge=1)
+    working_from: dt.time = dt.time(8, 0)
+    working_until: dt.time = dt.time(22, 0)
+    rest_from: dt.time = dt.time(9, 0)
+    rest_until: dt.time = dt.time(20, 0)
+    # A notice's pay-by date when its debt is already overdue: today + this many days.
+    pay_within_days: int = Field(default=10, ge=1, le=60)
+    code_digits: int = Field(default=6, ge=4, le=8)
+    # Checks and reports of one client address (or one phone over USSD) per hour.
+    verify_per_client_per_hour: int = Field(default=10, ge=1)
+    reports_per_client_per_hour: int = Field(default=5, ge=1)
+    # *100*7*CODE#: the USSD check of a notice; the last 4 digits of the account follow the code
+    # (*100*7*CODE*1234#) or are asked on a second screen.
+    ussd_verify_prefix: str = "*100*7*"
+    # How often the worker releases deferred notices (0: never; then `abonent notices release`).
+    release_every_seconds: float = 60.0
+
+
 class SubscriberAuthSettings(BaseModel):
     """The subscriber's login by SMS code and the sessions it opens."""
 
@@ -319,6 +345,7 @@ class Settings(BaseSettings):
     staff: StaffSettings = Field(default_factory=StaffSettings)
     court: CourtSettings = Field(default_factory=CourtSettings)
     subscriber_auth: SubscriberAuthSettings = Field(default_factory=SubscriberAuthSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     @model_validator(mode="after")
     def _require_secrets(self) -> Settings:

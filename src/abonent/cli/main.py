@@ -14,11 +14,13 @@ from abonent.cli import (
     apikeys,
     charges,
     collections,
+    contact,
     court,
     db,
     demo,
     fees,
     ledger,
+    notices,
     payments,
     promised,
     registry,
@@ -80,6 +82,8 @@ app.add_typer(staff.app, name="staff", help="Staff accounts (password + TOTP sig
 app.add_typer(agency.app, name="agency", help="Collection agencies.")
 app.add_typer(collections.app, name="collections", help="Debt hand-over to agencies.")
 app.add_typer(court.app, name="court", help="Court orders for unpaid debt.")
+app.add_typer(notices.app, name="notices", help="Debt notices through the contact gate.")
+app.add_typer(contact.app, name="contact", help="The contact gate: blocks and its log.")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

@@ -19,6 +19,13 @@ from abonent.models.court import CourtCase, CourtCaseLine, CourtStageEvent
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
+from abonent.models.notices import (
+    ContactBlock,
+    ContactLogEntry,
+    ContactMessage,
+    DebtNotice,
+    SuspiciousSmsReport,
+)
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
 from abonent.models.payments import (
     AgentRegistryFormat,
@@ -49,11 +56,15 @@ __all__ = [
     "CardPayment",
     "CollectionAgency",
     "CollectionAssignment",
+    "ContactBlock",
+    "ContactLogEntry",
+    "ContactMessage",
     "Contract",
     "CourtCase",
     "CourtCaseLine",
     "CourtStageEvent",
     "Customer",
+    "DebtNotice",
     "Dispute",
     "DisputeEvidence",
     "DisputeItem",
@@ -79,6 +90,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "SubscriberSession",
+    "SuspiciousSmsReport",
     "Tariff",
     "ThrottleHit",
     "UssdSession",

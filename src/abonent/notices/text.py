@@ -61,3 +61,16 @@ def render(
     # A service name comes from the catalogue, not the template: it is checked here as well.
     ensure_no_link(body)
     return body
+
+
+def handover_text(
+    *, account_number: str, amount_minor: int, agency: str, agency_inn: str, hotline: str
+) -> str:
+    """The debtor's notice of the hand-over to an agency (230-FZ art. 9), naming the agency."""
+    body = (
+        f"Долг по л/с {mask_account_number(account_number)} (лицевой счёт — номер договора, "
+        f"не номер телефона) {format_money(amount_minor)} передан для взыскания агентству "
+        f"{agency}, ИНН {agency_inn}. Справки: {hotline}."
+    )
+    ensure_no_link(body)
+    return body

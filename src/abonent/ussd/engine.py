@@ -18,7 +18,7 @@ from abonent.sms import templates
 from abonent.statement.schemas import Statement
 from abonent.ussd.screen import ELLIPSIS, compose, first_fitting, truncate
 
-Dialogue = Literal["balance", "promised"]
+Dialogue = Literal["balance", "promised", "verify"]
 
 UNAVAILABLE = "Сервис временно недоступен. Попробуйте позже."
 UNKNOWN_CODE = "Неизвестная команда. Баланс и долг: *100#"
@@ -44,7 +44,15 @@ class SendDetails:
     pass
 
 
-Action = Take | SendDetails | None
+@dataclass(frozen=True, slots=True)
+class Verify:
+    """Check a debt notice's code with the account's last 4 digits."""
+
+    code: str
+    last4: str
+
+
+Action = Take | SendDetails | Verify | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +234,9 @@ def offer_menu(offer: Offer) -> Step:
 
 def choose(state: dict[str, Any], key: str) -> Step:
     """The input after the menu: a listed key takes that amount, 0 cancels, anything else is
-    refused with the way back."""
+    refused with the way back. After the notice check's question: the 4 digits."""
+    if state.get("stage") == "verify":
+        return _verify_digits(str(state.get("code") or ""), key.strip())
     amounts: list[int] = list(state.get("amounts") or [])
     if state.get("stage") != "menu":
         return _end(OUT_OF_SYNC)
@@ -248,3 +258,44 @@ def taken(amount_minor: int, fee_minor: int, due: dt.date, currency: str) -> Ste
             ]
         )
     )
+
+
+# --- *100*7*CODE#: is this debt notice ours? -------------------------------------------------
+
+VERIFY_ASK = "Введите 4 последние цифры лицевого счёта из SMS"
+VERIFY_FORMAT = "Наберите *100*7*КОД# или *100*7*КОД*4 цифры счёта#"
+
+
+def _verify_digits(code: str, last4: str) -> Step:
+    if not (code.isdecimal() and len(code) <= 12 and last4.isdecimal() and len(last4) == 4):
+        return _end(VERIFY_FORMAT)
+    return Step(Reply("", True), action=Verify(code, last4))
+
+
+def verify_start(body: str) -> Step:
+    """``body``: what follows the prefix, '#' removed: 'CODE' (ask the digits) or 'CODE*1234'."""
+    parts = body.split("*")
+    if len(parts) == 2:
+        return _verify_digits(parts[0], parts[1])
+    if len(parts) == 1 and parts[0].isdecimal() and len(parts[0]) <= 12:
+        return Step(Reply(VERIFY_ASK, False), {"stage": "verify", "code": parts[0]})
+    return _end(VERIFY_FORMAT)
+
+
+def verify_answer(
+    genuine: bool, *, sent_on: dt.date | None, amount_minor: int | None, hotline: str
+) -> Step:
+    if genuine and sent_on is not None and amount_minor is not None:
+        return _end(
+            compose(
+                [
+                    ("SMS настоящее:", 0),
+                    (f"отправлено {day(sent_on)},", 0),
+                    (f"сумма {money(amount_minor)}", 0),
+                ]
+            )
+        )
+    return _end(f"Это SMS не от нас. Не платите по ссылкам и на карты. Звоните {hotline}")
+
+
+VERIFY_LIMIT = "Слишком много проверок. Попробуйте позже."

@@ -22,10 +22,12 @@ from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError, InvalidInput
 from abonent.kit.numbers import mask_msisdn, normalize_msisdn
 from abonent.models import Account, Service, UssdSession
+from abonent.notices import service as notices
 from abonent.outbox import service as outbox
 from abonent.promised import service as promised
 from abonent.promised.errors import PromisedRefused
 from abonent.statement.service import statement_by_number
+from abonent.throttle.errors import RateLimited
 from abonent.ussd import engine, fast
 from abonent.ussd import repository as repo
 
@@ -95,6 +97,9 @@ def _masked(raw: str) -> str:
 
 
 def _dialogue(settings: Settings, code: str) -> engine.Dialogue | None:
+    prefix = settings.notices.ussd_verify_prefix
+    if prefix and code.startswith(prefix) and code.endswith("#"):
+        return "verify"
     if code == settings.ussd.balance_code:
         return "balance"
     if code == settings.ussd.promised_code:
@@ -145,7 +150,11 @@ async def _step(session: AsyncSession, settings: Settings, request: UssdRequest)
             updated_at=now,
         )
         session.add(row)
-        step = await _start(session, settings, dialogue, msisdn, request.session_id)
+        if dialogue == "verify":
+            body = code[len(settings.notices.ussd_verify_prefix) : -1]
+            step = await _verify(session, settings, msisdn, engine.verify_start(body))
+        else:
+            step = await _start(session, settings, dialogue, msisdn, request.session_id)
         return _save(row, step, request.text, now)
     if row.msisdn != msisdn or row.service_code != request.service_code or row.status != "open":
         # A new dialogue reusing the id of another (or of an ended one): never mixed with it.
@@ -162,6 +171,7 @@ async def _step(session: AsyncSession, settings: Settings, request: UssdRequest)
     if len(inputs) != len(prior) + 1 or inputs[: len(prior)] != prior:
         return _save(row, engine.Step(engine.Reply(engine.OUT_OF_SYNC, True)), request.text, now)
     step = engine.choose(state.get("engine", {}), inputs[-1])
+    step = await _verify(session, settings, msisdn, step)
     if isinstance(step.action, engine.Take):
         step = await _take(session, settings, msisdn, step.action.amount_minor)
     return _save(row, step, request.text, now)
@@ -177,6 +187,28 @@ def _save(row: UssdSession, step: engine.Step, text: str, now: dt.datetime) -> e
     row.steps = (row.steps or 0) + 1
     row.updated_at = now
     return step.reply
+
+
+async def _verify(
+    session: AsyncSession, settings: Settings, msisdn: str, step: engine.Step
+) -> engine.Step:
+    """Carry out a notice check the engine asked for (rate-limited per phone number)."""
+    if not isinstance(step.action, engine.Verify):
+        return step
+    try:
+        found = await notices.verify(
+            session, step.action.code, step.action.last4, client_key=f"msisdn:{msisdn}"
+        )
+    except RateLimited:
+        return engine.Step(engine.Reply(engine.VERIFY_LIMIT, True))
+    except InvalidInput:
+        return engine.Step(engine.Reply(engine.VERIFY_FORMAT, True))
+    return engine.verify_answer(
+        found.genuine,
+        sent_on=found.sent_on,
+        amount_minor=found.amount_minor,
+        hotline=settings.hotline,
+    )
 
 
 async def _whom(

@@ -33,6 +33,7 @@ from abonent.db.uow import Database
 from abonent.outbox import service as outbox
 from abonent.outbox.service import Claim, Outcome
 from abonent.sms import service as sms_service
+from abonent.worker import notices_job
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +97,7 @@ def default_handlers(
     async def send_sms(message: Claim) -> None:
         to, text = _sms_fields(message)
         await sms.send(
-            sender=settings.sms_sender,
+            sender=_sender_of(message, settings),
             to=to,
             text=text,
             idempotency_key=message.idempotency_key,
@@ -112,13 +113,25 @@ def default_handlers(
     sms_handler: Handler | BatchHandler = send_sms
     if db is not None:
         sms_handler = BatchHandler(_sms_batch(db, sms, settings))
-    return {
+    handlers: dict[str, Handler | BatchHandler] = {
         outbox.SMS_SEND: sms_handler,
         outbox.PAYMENT_BOOKED: record_event,
         outbox.PAYMENT_REVERSED: record_event,
         outbox.SERVICE_RESTORED: record_event,
         outbox.SERVICE_SUSPENDED: record_event,
     }
+    if db is not None:
+        # The hand-over notice passes the contact gate: it needs the database.
+        handlers[notices_job.TOPIC] = notices_job.handover_handler(db, settings)
+    return handlers
+
+
+def _sender_of(message: Claim, settings: Settings) -> str:
+    """The payload's sender name when it names one (debt notices do), else ``sms_sender``."""
+    sender = message.payload.get("sender")
+    if isinstance(sender, str) and 0 < len(sender) <= 11:
+        return sender
+    return settings.sms_sender
 
 
 def _sms_fields(message: Claim) -> tuple[str, str]:
@@ -147,7 +160,8 @@ def _sms_batch(
 ) -> Callable[[Sequence[Claim]], Awaitable[list[Attempt]]]:
     async def send(claims: Sequence[Claim]) -> list[Attempt]:
         attempts: dict[int, Attempt] = {}
-        batch: list[outbound.OutboundSms] = []
+        # Debt notices go under their own fixed sender name (notices.sender): one batch each.
+        batches: dict[str, list[outbound.OutboundSms]] = {}
         for claim in claims:
             try:
                 to, text = _sms_fields(claim)
@@ -155,14 +169,14 @@ def _sms_batch(
                 attempts[claim.id] = Attempt(str(exc), permanent=True)
                 continue
             category = str(claim.payload.get("category") or "service")
-            batch.append(
+            batches.setdefault(_sender_of(claim, settings), []).append(
                 outbound.OutboundSms(claim.id, to, text, category, first_attempt=claim.attempt == 1)
             )
-        if batch:
+        for sender, batch in batches.items():
             outcomes = await outbound.relay_sms_batch(
                 db,
                 sms,
-                sender=settings.sms_sender,
+                sender=sender,
                 batch=batch,
                 send_timeout=settings.worker.send_timeout_seconds,
             )

@@ -9,12 +9,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from abonent.web.console import collections, login, people
+from abonent.web.console import collections, login, notices, people
 from abonent.web.console.session import exception_handlers
 from abonent.web.security import SecurityHeaders
 from abonent.web.templating import STATIC_DIR
 
-ROUTERS: tuple[APIRouter, ...] = (login.router, people.router, collections.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    login.router,
+    people.router,
+    collections.router,
+    notices.router,
+)
 
 
 def install(app: FastAPI) -> None:

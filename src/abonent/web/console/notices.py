@@ -1,0 +1,111 @@
+"""Console pages of debt notices: the hotline's check of an SMS a caller reads out, the
+suspicious-SMS reports with their counts, and a customer's contact log and blocks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.api.deps import database_of
+from abonent.contact import service as contact
+from abonent.kit.errors import AbonentError
+from abonent.models import ContactBlock, ContactLogEntry
+from abonent.notices import service as notices
+from abonent.staff.principal import StaffPrincipal
+from abonent.throttle.errors import RateLimited
+from abonent.web.console.people import refused
+from abonent.web.console.session import PREFIX, checked_form, console_staff, field, render
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Reader = Annotated[
+    StaffPrincipal, Depends(console_staff("hotline", "clerk", "supervisor", "collections", "admin"))
+]
+CustomerId = Annotated[int, Path(ge=1, le=2**62)]
+VERDICTS = {
+    "sent": "отправлено",
+    "deferred": "отложено",
+    "blocked": "запрет",
+    "cancelled": "отменено",
+}
+REASONS = {
+    "allowed": "разрешено",
+    "cap_day": "лимит в сутки",
+    "cap_week": "лимит в неделю",
+    "cap_month": "лимит в месяц",
+    "quiet_hours": "нерабочее время",
+    "bankruptcy": "банкротство",
+    "deceased": "смерть",
+    "court_ban": "запрет суда",
+    "nothing_to_say": "долг погашен",
+}
+KINDS = {"bankruptcy": "банкротство", "deceased": "смерть", "court_ban": "запрет суда"}
+
+
+@router.get("/notices/verify", response_class=HTMLResponse)
+async def verify_page(request: Request, principal: Reader) -> HTMLResponse:
+    return render(
+        request,
+        "console/notice_verify.html",
+        {"result": None, "code": "", "last4": ""},
+        principal=principal,
+    )
+
+
+@router.post("/notices/verify", response_class=HTMLResponse)
+async def verify(request: Request, principal: Reader) -> HTMLResponse:
+    form = await checked_form(request)
+    code, last4 = field(form, "code", 16), field(form, "last4", 8)
+
+    async def work(session: AsyncSession) -> notices.Verification:
+        return await notices.verify(session, code, last4, client_key=f"staff:{principal.staff_id}")
+
+    try:
+        found = await database_of(request).run(work)
+    except (RateLimited, AbonentError) as exc:
+        return refused(request, principal, exc, back=f"{PREFIX}/notices/verify")
+    return render(
+        request,
+        "console/notice_verify.html",
+        {"result": found, "code": code, "last4": last4},
+        principal=principal,
+    )
+
+
+@router.get("/notices/reports", response_class=HTMLResponse)
+async def reports(request: Request, principal: Reader) -> HTMLResponse:
+    async with database_of(request).session() as session:
+        summary = await notices.reports_summary(session, actor=principal.actor())
+    return render(request, "console/notice_reports.html", {"summary": summary}, principal=principal)
+
+
+@router.get("/customers/{customer_id}/contact", response_class=HTMLResponse)
+async def customer_contact(
+    request: Request, customer_id: CustomerId, principal: Reader
+) -> HTMLResponse:
+    async def work(session: AsyncSession) -> tuple[list[ContactBlock], list[ContactLogEntry]]:
+        actor = principal.actor()
+        blocks = await contact.blocks_of(session, customer_id, actor=actor)
+        log = await contact.contact_log(session, actor=actor, customer_id=customer_id)
+        return blocks, log
+
+    try:
+        async with database_of(request).session() as session:
+            blocks, log = await work(session)
+    except AbonentError as exc:
+        return refused(request, principal, exc)
+    return render(
+        request,
+        "console/customer_contact.html",
+        {
+            "customer_id": customer_id,
+            "blocks": blocks,
+            "log": log,
+            "verdicts": VERDICTS,
+            "reasons": REASONS,
+            "kinds": KINDS,
+        },
+        principal=principal,
+    )

@@ -1,0 +1,92 @@
+"""The console's notice pages over HTTP: the hotline's check, the reports with counts, a
+customer's contact log and blocks; roles and CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from abonent.contact import service as contact
+from abonent.db.uow import Database
+from abonent.kit.actor import Actor
+from abonent.kit.clock import FrozenClock
+from abonent.notices import service as notices
+from tests.notices.helpers import at, code_of, debtor, send, sms_texts
+from tests.staff.helpers import Employee, make_staff
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+async def console_login(client: httpx.AsyncClient, who: Employee) -> None:
+    form = await client.get("/console/login")
+    r = await client.post(
+        "/console/login",
+        data={
+            "login": who.login,
+            "password": who.password,
+            "totp": who.code(),
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert r.status_code == 303, r.text[:500]
+
+
+async def test_hotline_checks_a_notice_in_the_console(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    account = await debtor(db)
+    await send(db, account, "first", clock.now())
+    [text] = await sms_texts(db)
+    code, last4 = code_of(text), account.number[-4:]
+    await console_login(client, await make_staff(db, "hotline"))
+    page = await client.get("/console/notices/verify")
+    assert page.status_code == 200 and "Проверка SMS о долге" in page.text
+    token = csrf_of(page.text)
+    r = await client.post(
+        "/console/notices/verify", data={"code": code, "last4": last4, "csrf_token": token}
+    )
+    assert r.status_code == 200 and 'data-test="genuine"' in r.text
+    assert "18.11.2026" in r.text and account.number not in r.text
+    r = await client.post(
+        "/console/notices/verify", data={"code": "12", "last4": last4, "csrf_token": token}
+    )
+    assert 'data-test="forged"' in r.text
+    r = await client.post("/console/notices/verify", data={"code": code, "last4": last4})
+    assert r.status_code == 403
+
+
+async def test_reports_and_contact_pages(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    account = await debtor(db)
+    async with db.session(write=True) as s:
+        for n in range(3):
+            await notices.report(
+                s, sender="MTS-Pay", text="Оплатите по ссылке", channel="api", client_key=f"c{n}"
+            )
+        await contact.set_block(
+            s,
+            account.customer_id,
+            kind="court_ban",
+            reason="Определение суда",
+            actor=Actor("staff:anna", "collections"),
+        )
+    await send(db, account, "first", at(2026, 11, 18, 12))
+    r = await client.get("/console/notices/reports")
+    assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+    await console_login(client, await make_staff(db, "collections"))
+    r = await client.get("/console/notices/reports")
+    assert r.status_code == 200
+    assert 'data-test="total">3<' in r.text and "MTS-Pay" in r.text
+    r = await client.get(f"/console/customers/{account.customer_id}/contact")
+    assert r.status_code == 200
+    assert "запрет суда" in r.text and "действует" in r.text and "запрет" in r.text
+    r = await client.get("/console/customers/999999/contact")
+    assert r.status_code == 404
