@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import Table, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import OutboxAttempt, OutboxMessage
@@ -107,4 +107,4 @@ async def lock_claimed_many(
 async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]) -> None:
     """Rows of attempt history: ``message_id``, ``ok``, ``error``, ``at`` each."""
     if attempts:
-        await session.execute(insert(OutboxAttempt), list(attempts))
+        await session.execute(insert(cast(Table, OutboxAttempt.__table__)), list(attempts))

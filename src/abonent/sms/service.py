@@ -110,6 +110,8 @@ class Sent:
     to: str
     category: str
     gateway_message_ids: Sequence[str]
+    first_attempt: bool = False
+    """Its outbox message's first claim: no row can exist for it yet, so none is looked up."""
 
 
 async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
@@ -118,7 +120,9 @@ async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
         _check_category(item.category)
         if not item.gateway_message_ids:
             raise InvalidInput("a sent SMS has at least one part", code="sms_no_parts")
-    known = await repository.statuses_for_outbox(session, [i.outbox_message_id for i in sent])
+    known = await repository.statuses_for_outbox(
+        session, [i.outbox_message_id for i in sent if not i.first_attempt]
+    )
     now = clock.now()
     # New rows go in as one INSERT … RETURNING (no ORM object each): a relay records a batch
     # of a hundred at a time, and this is most of its own work per SMS.

@@ -132,7 +132,9 @@ async def relay_sms_batch(
         await sms.record_sent_many(
             session,
             [
-                sms.Sent(m.outbox_message_id, m.to, m.category, o.gateway_message_ids)
+                sms.Sent(
+                    m.outbox_message_id, m.to, m.category, o.gateway_message_ids, m.first_attempt
+                )
                 for m, o in pairs
                 if o.sent
             ],
