@@ -10,10 +10,24 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, or_, select, text, tuple_, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    column,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import OutboxAttempt, OutboxMessage
+from abonent.models.base import UTCDateTime
 
 _NO_SYNC = {"synchronize_session": False}
 
@@ -40,6 +54,25 @@ _ADD_ATTEMPTS_PG = text(
 )
 
 
+_LOCK_DUE_PG = text(
+    """
+    SELECT id, topic, payload, account_id, attempts, claimed_until FROM outbox
+    WHERE status = 'pending' AND available_at <= CAST(:now AS timestamptz)
+      AND (claimed_until IS NULL OR claimed_until <= CAST(:now AS timestamptz))
+    ORDER BY available_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+).columns(
+    column("id", BigInteger),
+    column("topic", String),
+    column("payload", JSON),
+    column("account_id", BigInteger),
+    column("attempts", Integer),
+    column("claimed_until", UTCDateTime),
+)
+
+
 def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -53,6 +86,8 @@ async def lock_due(
     ``SKIP LOCKED`` lets several relays on PostgreSQL share the queue: each takes rows the
     others are not claiming at this moment (SQLite has one writer and ignores the clause).
     """
+    if _postgres(session):
+        return (await session.execute(_LOCK_DUE_PG, {"now": now, "limit": limit})).all()
     m = OutboxMessage
     return (
         await session.execute(
