@@ -11,7 +11,7 @@ receipts coming back, from this process:
   default_handlers(settings, gateway, db))`` through ``SmppSmsGateway``. Each batch of ``BATCH``
   is claimed in one unit, handed to one ``relay_sms_batch`` call (the submits with no
   transaction open, one unit recording sms_messages), and its outcomes recorded in one more
-  unit; two batches are in flight at once.
+  unit; four batches are in flight at once (the relay's default).
 
 Also printed (informational): the gateway alone with ``WINDOW`` concurrent sends and no
 database (``sms_gateway_ratio``).
