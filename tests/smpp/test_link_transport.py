@@ -108,3 +108,24 @@ async def test_a_mixed_batch_records_each_message_with_its_own_parts(
                 enumerate(outcome.gateway_message_ids, 1)
             )
     assert sorted(text for _, text in smpp_peer.messages()) == sorted(texts)
+
+
+def test_the_bind_works_under_uvloop(sms_settings: SmsSettings):
+    # uvicorn runs the web process (and so the embedded worker) on uvloop when it is installed;
+    # its transports are not asyncio.Transport subclasses.
+    import uvloop
+
+    from tests.smpp.peer import free_port
+
+    async def main() -> tuple[str, str]:
+        peer = await SmppPeer(system_id="abonent", port=free_port()).start()
+        cfg = sms_settings.model_copy(update={"port": peer.port})
+        try:
+            async with SmppSmsGateway(cfg) as gateway:
+                first = await gateway.send(sender="Abonent", to=TO, text="uvloop")
+                second = await gateway.send(sender="Abonent", to=TO, text="ещё")
+                return first, second
+        finally:
+            await peer.stop()
+
+    assert uvloop.run(main()) == ("p000001", "p000002")
