@@ -62,3 +62,20 @@ def test_too_long_is_refused():
 def test_decode_reads_gsm7_escapes_and_ucs2():
     assert encoding.decode(b"\x1b\x65 5", 0) == "€ 5"
     assert encoding.decode("Привет".encode("utf-16-be"), 8) == "Привет"
+
+
+def test_the_gsm7_table_encodes_as_smpplib_does():
+    from smpplib import gsm
+
+    chars = [c for c in gsm.GSM_CHARACTER_TABLE if c != "`"]
+    assert len(set(chars)) > 120
+    for char in chars:
+        assert encoding.encode_text(char) == (encoding.DATA_CODING_GSM7, gsm.gsm_encode(char))
+    assert not encoding.fits_gsm7("`") and not encoding.fits_gsm7("Ж")
+
+
+def test_one_part_texts_are_the_whole_text_encoded():
+    assert encoding.split("Привет, мир").parts == ("Привет, мир".encode("utf-16-be"),)
+    assert encoding.split("x" * 160).parts == (b"x" * 160,)
+    assert len(encoding.split("x" * 161).parts) == 2
+    assert len(encoding.split("Ж" * 70).parts) == 1 and len(encoding.split("Ж" * 71).parts) == 2

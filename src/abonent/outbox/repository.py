@@ -8,14 +8,73 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, tuple_, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    column,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import OutboxAttempt, OutboxMessage
+from abonent.models.base import UTCDateTime
 
 _NO_SYNC = {"synchronize_session": False}
+
+# On PostgreSQL the batch statements take arrays: one fixed text whatever the batch's size (one
+# prepared statement, no IN list rendered and converted value by value at every call).
+_TAKE_PG = text(
+    "UPDATE outbox SET attempts = attempts + 1, claimed_until = CAST(:until AS timestamptz) "
+    "WHERE id = ANY(CAST(:ids AS bigint[]))"
+)
+_MARK_DONE_PG = text(
+    """
+    UPDATE outbox AS m
+    SET status = 'done', processed_at = CAST(:now AS timestamptz), last_error = NULL,
+        claimed_until = NULL
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[])) AS c(id, attempts)
+    WHERE m.id = c.id AND m.attempts = c.attempts AND m.status = 'pending'
+    RETURNING m.id
+    """
+)
+_ADD_ATTEMPTS_PG = text(
+    "INSERT INTO outbox_attempts (message_id, ok, error, at) "
+    "SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:oks AS boolean[]), "
+    "CAST(:errors AS text[]), CAST(:ats AS timestamptz[]))"
+)
+
+
+_LOCK_DUE_PG = text(
+    """
+    SELECT id, topic, payload, account_id, attempts, claimed_until FROM outbox
+    WHERE status = 'pending' AND available_at <= CAST(:now AS timestamptz)
+      AND (claimed_until IS NULL OR claimed_until <= CAST(:now AS timestamptz))
+    ORDER BY available_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+).columns(
+    column("id", BigInteger),
+    column("topic", String),
+    column("payload", JSON),
+    column("account_id", BigInteger),
+    column("attempts", Integer),
+    column("claimed_until", UTCDateTime),
+)
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def lock_due(
@@ -27,6 +86,8 @@ async def lock_due(
     ``SKIP LOCKED`` lets several relays on PostgreSQL share the queue: each takes rows the
     others are not claiming at this moment (SQLite has one writer and ignores the clause).
     """
+    if _postgres(session):
+        return (await session.execute(_LOCK_DUE_PG, {"now": now, "limit": limit})).all()
     m = OutboxMessage
     return (
         await session.execute(
@@ -45,7 +106,9 @@ async def lock_due(
 
 async def take(session: AsyncSession, ids: Sequence[int], until: dt.datetime) -> None:
     """Count one more attempt on each message and lease it until ``until``."""
-    if ids:
+    if ids and _postgres(session):
+        await session.execute(_TAKE_PG, {"ids": list(ids), "until": until})
+    elif ids:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
@@ -72,6 +135,12 @@ async def mark_done(
     another relay claimed since (this one's lease ran out) is not among them."""
     if not claims:
         return set()
+    if _postgres(session):
+        rows = await session.scalars(
+            _MARK_DONE_PG,
+            {"now": now, "ids": [c[0] for c in claims], "attempts": [c[1] for c in claims]},
+        )
+        return set(rows)
     done = await session.scalars(
         update(OutboxMessage)
         .where(
@@ -106,5 +175,15 @@ async def lock_claimed_many(
 
 async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]) -> None:
     """Rows of attempt history: ``message_id``, ``ok``, ``error``, ``at`` each."""
-    if attempts:
-        await session.execute(insert(OutboxAttempt), list(attempts))
+    if attempts and _postgres(session):
+        await session.execute(
+            _ADD_ATTEMPTS_PG,
+            {
+                "ids": [a["message_id"] for a in attempts],
+                "oks": [a["ok"] for a in attempts],
+                "errors": [a["error"] for a in attempts],
+                "ats": [a["at"] for a in attempts],
+            },
+        )
+    elif attempts:
+        await session.execute(insert(cast(Table, OutboxAttempt.__table__)), list(attempts))

@@ -110,6 +110,8 @@ class Sent:
     to: str
     category: str
     gateway_message_ids: Sequence[str]
+    first_attempt: bool = False
+    """Its outbox message's first claim: no row can exist for it yet, so none is looked up."""
 
 
 async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
@@ -118,41 +120,36 @@ async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
         _check_category(item.category)
         if not item.gateway_message_ids:
             raise InvalidInput("a sent SMS has at least one part", code="sms_no_parts")
-    known = await repository.statuses_for_outbox(session, [i.outbox_message_id for i in sent])
-    now = clock.now()
-    # New rows go in as one INSERT … RETURNING (no ORM object each): a relay records a batch
-    # of a hundred at a time, and this is most of its own work per SMS.
-    new = [item for item in sent if item.outbox_message_id not in known]
-    sms_ids = await repository.insert_sent(
-        session,
-        [
-            {
-                "outbox_message_id": item.outbox_message_id,
-                "to_msisdn": item.to,
-                "category": item.category,
-                "status": "sent",
-                "parts": len(item.gateway_message_ids),
-                "created_at": now,
-                "sent_at": now,
-            }
-            for item in new
-        ],
+    known = await repository.statuses_for_outbox(
+        session, [i.outbox_message_id for i in sent if not i.first_attempt]
     )
+    now = clock.now()
+    # New rows and their parts go in as one statement (no ORM object each): a relay records a
+    # batch of a hundred at a time, and this is most of its own work per SMS.
+    new = [item for item in sent if item.outbox_message_id not in known]
+    await repository.insert_sent_with_parts(
+        session,
+        [(i.outbox_message_id, i.to, i.category, i.gateway_message_ids) for i in new],
+        now,
+    )
+    # Rows recorded queued before (none today, as relayed SMS are recorded once sent).
+    sms_ids: dict[int, int] = {}
     for item in sent:
         row = known.get(item.outbox_message_id)
         if row is not None and row.status == "queued":
             row.status, row.sent_at, row.parts = "sent", now, len(item.gateway_message_ids)
             sms_ids[item.outbox_message_id] = row.id
-    await session.flush()
-    await repository.insert_parts(
-        session,
-        [
-            {"sms_id": sms_ids[item.outbox_message_id], "seq": seq, "gateway_message_id": part}
-            for item in sent
-            if item.outbox_message_id in sms_ids
-            for seq, part in enumerate(item.gateway_message_ids, 1)
-        ],
-    )
+    if sms_ids:
+        await session.flush()
+        await repository.insert_parts(
+            session,
+            [
+                {"sms_id": sms_ids[item.outbox_message_id], "seq": seq, "gateway_message_id": part}
+                for item in sent
+                if item.outbox_message_id in sms_ids
+                for seq, part in enumerate(item.gateway_message_ids, 1)
+            ],
+        )
 
 
 async def mark_failed(

@@ -201,7 +201,7 @@ class Relay:
         settings: Settings,
         handlers: Mapping[str, Handler | BatchHandler],
         *,
-        in_flight: int = 2,
+        in_flight: int = 4,
     ) -> None:
         self.db = db
         self.in_flight = in_flight

@@ -33,15 +33,22 @@ class Encoded:
     """Each part's ``short_message`` (UDH included when there are several)."""
 
 
+def _gsm7_table() -> dict[str, bytes]:
+    # smpplib's table pads unused positions with a backtick, which GSM-7 itself does not have;
+    # past 0x80 a position is an escape pair (0x1B, position - 0x80).
+    table: dict[str, bytes] = {}
+    for index, char in enumerate(gsm.GSM_CHARACTER_TABLE):
+        if char == "`" or char in table:
+            continue
+        table[char] = bytes((index,)) if index < 0x80 else bytes((0x1B, index - 0x80))
+    return table
+
+
+_GSM7: dict[str, bytes] = _gsm7_table()
+
+
 def _gsm7(char: str) -> bytes | None:
-    # The table pads unused positions with a backtick, which GSM-7 itself does not have.
-    if char == "`":
-        return None
-    try:
-        encoded: bytes = gsm.gsm_encode(char)
-    except UnicodeError:
-        return None
-    return encoded
+    return _GSM7.get(char)
 
 
 def _ucs2(char: str) -> bytes:
@@ -49,27 +56,27 @@ def _ucs2(char: str) -> bytes:
 
 
 def fits_gsm7(text: str) -> bool:
-    return all(_gsm7(c) is not None for c in text)
+    table = _GSM7
+    return all(c in table for c in text)
 
 
 def encode_text(text: str) -> tuple[int, bytes]:
     """The text as one short message body: (data_coding, octets)."""
     if fits_gsm7(text):
-        return DATA_CODING_GSM7, b"".join(_gsm7(c) or b"" for c in text)
+        return DATA_CODING_GSM7, b"".join(_GSM7[c] for c in text)
     return DATA_CODING_UCS2, text.encode("utf-16-be")
 
 
 def split(text: str) -> Encoded:
     """Encode ``text`` for SMS: one part if it fits, else concatenated parts with a UDH."""
-    coding = DATA_CODING_GSM7 if fits_gsm7(text) else DATA_CODING_UCS2
-    encode = (lambda c: _gsm7(c) or b"") if coding == DATA_CODING_GSM7 else _ucs2
-    chars = [encode(c) for c in text]
-    whole = b"".join(chars)
+    coding, whole = encode_text(text)
     if len(whole) <= _SINGLE[coding]:
+        # Most messages: one part, encoded in one call (no per-character work).
         return Encoded(coding, 0, (whole,))
+    encode = _GSM7.__getitem__ if coding == DATA_CODING_GSM7 else _ucs2
     chunks: list[bytes] = []
     current = b""
-    for octets in chars:
+    for octets in map(encode, text):
         if len(current) + len(octets) > _PART[coding]:
             chunks.append(current)
             current = b""

@@ -1,54 +1,60 @@
 """One SMPP 3.4 transceiver bind, kept up, with a window of outstanding ``submit_sm``.
 
-smpplib is synchronous and the mature Python client, so it runs in one reader thread per bind:
-that thread connects, binds, reads every PDU (responses, ``deliver_sm``, ``enquire_link``) and
-reconnects with backoff when the bind drops. Submits are written from the event loop under the
-same send lock and answered through futures keyed by sequence number, so up to ``window`` of them
-are outstanding at once instead of one round trip per message. The asyncio SMPP clients on PyPI
-are young or unmaintained (aiosmpp 2019, naz 2020); smpplib with a thread is the safer base.
+The bind is an asyncio transport on the event loop: one thread writes the submits, reads every
+PDU (responses, ``deliver_sm``, ``enquire_link``, ``unbind``) and settles each submit's future
+by its sequence number, with no hand-off between threads per PDU. smpplib still encodes and
+decodes every PDU (``smpp.make_pdu`` / ``pdu.generate`` / ``smpp.parse_pdu``): only its blocking
+socket client is not used. Up to ``window`` submits are outstanding at once; each read of the
+socket settles every response it carries. A task per bind connects, binds, sends an
+``enquire_link`` after ``enquire_link_seconds`` of silence (and drops a bind that does not answer
+it), and reconnects with backoff when the bind drops.
 
-Writes from the event loop are short PDUs to a socket with a timeout: they return at once unless
-the SMSC stops reading, and then the worker has nothing better to do than wait for it.
+The asyncio SMPP clients on PyPI are young or unmaintained (aiosmpp 2019, naz 2020); smpplib's
+PDU classes with a small transport of our own are the safer base.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import socket
-import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, cast
 
 import structlog
-from smpplib import client as smpp_client
 from smpplib import command as smpp_command
-from smpplib import consts, exceptions, smpp
+from smpplib import consts, smpp
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
+# PDU names in and out at DEBUG (never their bytes: the bind carries the password).
+wire_log = logging.getLogger("abonent.smpp.wire")
 
 # smpplib knows ussd_service_op on submit_sm but not on deliver_sm, where SMPP 3.4 allows it
 # too (§4.6.1): without it every USSD deliver_sm would fail to parse.
 smpp_command.DeliverSM.params.setdefault("ussd_service_op", smpp_command.Param(type=int, size=1))
 
 ESME_ROK: Final = 0x00
+ESME_RINVCMDID: Final = 0x03
 ESME_RMSGQFUL: Final = 0x14
 ESME_RTHROTTLED: Final = 0x58
 # "ESME receiver temporary app error": the SMSC keeps the deliver_sm and offers it again.
 ESME_RX_T_APPN: Final = 0x64
 _SLOW_DOWN: Final = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
-_DROPPED = (exceptions.ConnectionError, exceptions.PDUError, OSError)
 # A submit caught by this many dropped binds in a row gives up (the relay retries it later).
 _MAX_DROPS = 5
 # A bind the SMSC ends sooner than this counts as a failed one: the backoff keeps growing.
 _SHORT_BIND_SECONDS = 2.0
+# No SMPP PDU a peer sends us is near this; a longer length means the stream is garbage.
+_MAX_PDU = 64 * 1024
+_UNBIND_WAIT_SECONDS = 2.0
 
-DeliverHandler = Callable[[Any], int | None]
-"""Called in the reader thread with each inbound ``deliver_sm``; returns its response status."""
+DeliverHandler = Callable[[Any], Awaitable[int | None] | int | None]
+"""Called on the event loop with each inbound ``deliver_sm``; returns (or resolves to) its
+response status. Other PDUs keep being read while an awaitable answer is pending."""
 
 
 class SmppError(Exception):
@@ -64,6 +70,10 @@ class SubmitRefused(SmppError):
         self.status = status
         description = consts.DESCRIPTIONS.get(status, "unknown status")
         super().__init__(f"submit_sm refused: 0x{status:08X} {description}")
+
+
+class _BindRefused(SmppError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +95,11 @@ class LinkSettings:
 
 
 class _Sequence:
-    """smpplib's generator is not thread-safe; the reader thread and the loop both draw from it."""
+    """What smpplib's PDUs draw their sequence numbers from (``client=`` of ``make_pdu``)."""
 
     MAX = 0x7FFFFFFF
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._value = 0
 
     @property
@@ -98,54 +107,85 @@ class _Sequence:
         return self._value
 
     def next_sequence(self) -> int:
-        with self._lock:
-            self._value = self._value % self.MAX + 1
-            return self._value
+        self._value = self._value % self.MAX + 1
+        return self._value
 
 
-class _NoWireDumps(logging.Filter):
-    """smpplib logs every PDU in hex at DEBUG, the bind's password included: never let one out."""
+class _Bind(asyncio.Protocol):
+    """One TCP connection to the SMSC: frames PDUs and hands each to the link."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith((">>", "<<"))
+    def __init__(self, link: SmppLink) -> None:
+        self.link = link
+        self.transport: asyncio.Transport | None = None
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        """Our requests awaiting their response, by sequence number."""
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.last_read = time.monotonic()
+        self.bound = False
+        self.unbound_by_peer = False
+        self._buffer = bytearray()
+        self._out: list[bytes] | None = None
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A TCP transport (uvloop's is not a subclass of asyncio.Transport, so no isinstance).
+        # No Nagle: a lone submit would otherwise wait out the SMSC's delayed ACK (~40 ms).
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-class _Client(smpp_client.Client):  # type: ignore[misc]
-    def __init__(self, host: str, port: int, timeout: float, send_lock: threading.RLock) -> None:
-        super().__init__(
-            host,
-            port,
-            timeout=timeout,
-            sequence_generator=_Sequence(),
-            logger_name="abonent.smpp.wire",
-            allow_unknown_opt_params=True,
-        )
-        self._send_lock = send_lock
-        self.peer_unbound = False
-        if not any(isinstance(f, _NoWireDumps) for f in self.logger.filters):
-            self.logger.addFilter(_NoWireDumps())
+    def data_received(self, data: bytes) -> None:
+        self.last_read = time.monotonic()
+        buffer = self._buffer
+        buffer += data
+        start, size = 0, len(buffer)
+        while size - start >= 16:
+            length = int.from_bytes(buffer[start : start + 4], "big")
+            if length < 16 or length > _MAX_PDU:
+                log.warning("smpp.bad_frame", link=self.link.name, length=length)
+                self.abort()
+                return
+            if size - start < length:
+                break
+            raw = bytes(buffer[start : start + length])
+            start += length
+            self.link._received(self, raw)
+        if start:
+            del buffer[:start]
 
-    def _create_socket(self) -> socket.socket:
-        # One submit at a time (the relay's case) would otherwise wait out Nagle's algorithm
-        # against the SMSC's delayed ACK: ~40 ms a message.
-        sock: socket.socket = super()._create_socket()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.bound = False
+        pending, self.pending = self.pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(LinkDown("bind dropped with the request outstanding"))
+        if not self.closed.done():
+            self.closed.set_result(None)
 
-    def send_pdu(self, p: Any) -> bool:
-        with self._send_lock:
-            return bool(super().send_pdu(p))
+    def write(self, pdu: Any) -> None:
+        """Queue one PDU; the PDUs written in one turn of the loop go out in one send."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            raise LinkDown("not connected")
+        if wire_log.isEnabledFor(logging.DEBUG):
+            wire_log.debug("Sending %s PDU", pdu.command)
+        data = pdu.generate()
+        if self._out is None:
+            self._out = [data]
+            asyncio.get_running_loop().call_soon(self.flush)
+        else:
+            self._out.append(data)
 
-    def read_pdu(self) -> Any:
-        pdu = super().read_pdu()
-        # smpplib logs an inbound unbind and carries on; the SMSC then closes the socket.
-        # Answer it and let the reader loop reconnect.
-        if pdu.command == "unbind":
-            resp = smpp.make_pdu("unbind_resp", client=self)
-            resp.sequence = pdu.sequence
-            self.send_pdu(resp)
-            self.peer_unbound = True
-        return pdu
+    def flush(self) -> None:
+        out, self._out = self._out, None
+        transport = self.transport
+        if out and transport is not None and not transport.is_closing():
+            transport.write(b"".join(out))
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
 
 
 class SmppLink:
@@ -155,11 +195,12 @@ class SmppLink:
         self.cfg = cfg
         self.name = name
         self._on_deliver = on_deliver
-        self._send_lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._client: _Client | None = None
-        self._inflight: dict[int, asyncio.Future[tuple[int, str]]] = {}
-        self._thread: threading.Thread | None = None
+        self._sequence = _Sequence()
+        self._stopping = False
+        self._bind: _Bind | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bound = asyncio.Event()
         self._window = asyncio.Semaphore(cfg.window)
@@ -172,11 +213,12 @@ class SmppLink:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._thread is not None:
+        if self._task is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name}-reader", daemon=True)
-        self._thread.start()
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name=f"{self.name}-bind")
 
     async def wait_bound(self, within: float | None = None) -> None:
         await self.start()
@@ -190,20 +232,25 @@ class SmppLink:
         return self._bound.is_set()
 
     async def close(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
+        task, self._task = self._task, None
+        if task is None:
             return
-        self._stopping.set()
-        client = self._client
-        if client is not None:
-            with contextlib.suppress(*_DROPPED):
-                client.send_pdu(smpp.make_pdu("unbind", client=client))
-        await asyncio.to_thread(thread.join, 2.0)
-        if thread.is_alive() and client is not None and client._socket is not None:
-            # The SMSC did not answer the unbind: wake the reader by closing its socket.
-            with contextlib.suppress(OSError):
-                client._socket.shutdown(2)
-            await asyncio.to_thread(thread.join, 5.0)
+        self._stopping = True
+        assert self._wake is not None
+        self._wake.set()
+        bind = self._bind
+        if bind is not None and bind.bound:
+            with contextlib.suppress(SmppError, TimeoutError):
+                await self._request(bind, "unbind", within=_UNBIND_WAIT_SECONDS)
+        if bind is not None:
+            bind.abort()
+        done, _ = await asyncio.wait({task}, timeout=_UNBIND_WAIT_SECONDS)
+        if not done:
+            task.cancel()  # still connecting: nothing to end politely
+        await asyncio.gather(task, return_exceptions=True)
+        for pending in list(self._tasks):
+            pending.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- submitting --------------------------------------------------------------------------
 
@@ -221,16 +268,22 @@ class SmppLink:
             if pause > 0:
                 await asyncio.sleep(pause)
             async with self._window:
+                bind = self._bind
                 try:
-                    status, message_id = await self._round_trip(fields)
+                    if bind is None or not bind.bound:
+                        raise LinkDown("not bound")
+                    resp = await self._request(bind, "submit_sm", **fields)
                 except LinkDown:
                     # Resent after the rebind (the SMSC may have had it: at least once).
                     dropped += 1
                     if dropped > _MAX_DROPS:
                         raise
                     continue
+            status = int(resp.status)
             if status == ESME_ROK:
-                return message_id
+                raw = getattr(resp, "message_id", None)
+                text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw or "")
+                return text.rstrip("\x00")
             if status not in _SLOW_DOWN or slowed >= self.cfg.throttle_max_retries:
                 raise SubmitRefused(status)
             slowed += 1
@@ -241,133 +294,192 @@ class SmppLink:
             self._resume_at = max(self._resume_at, time.monotonic() + delay)
             log.info("smpp.throttled", link=self.name, status=status, retry_in_s=round(delay, 3))
 
-    async def _round_trip(self, fields: dict[str, Any]) -> tuple[int, str]:
+    async def _request(
+        self, bind: _Bind, command: str, *, within: float | None = None, **fields: Any
+    ) -> Any:
+        """Write one request PDU and wait for its response (or a ``generic_nack``)."""
         assert self._loop is not None
-        client = self._client
-        if client is None:
-            raise LinkDown("not bound")
-        future: asyncio.Future[tuple[int, str]] = self._loop.create_future()
-        with self._send_lock:
-            pdu = smpp.make_pdu("submit_sm", client=client, **fields)
-            self._inflight[pdu.sequence] = future
-            try:
-                client.send_pdu(pdu)
-            except _DROPPED as exc:
-                self._inflight.pop(pdu.sequence, None)
-                raise LinkDown(str(exc)) from None
+        pdu = smpp.make_pdu(command, client=self._sequence, **fields)
+        future: asyncio.Future[Any] = self._loop.create_future()
+        sequence = pdu.sequence
+        bind.pending[sequence] = future
         try:
-            return await asyncio.wait_for(future, self.cfg.response_timeout)
-        except TimeoutError:
-            raise SmppError(f"no submit_sm_resp within {self.cfg.response_timeout:g} s") from None
+            bind.write(pdu)
+        except LinkDown:
+            bind.pending.pop(sequence, None)
+            raise
+        limit = self.cfg.response_timeout if within is None else within
+        expiry = self._loop.call_later(limit, _expire, future, command, limit)
+        try:
+            return await future
         finally:
-            self._inflight.pop(pdu.sequence, None)
+            expiry.cancel()
+            bind.pending.pop(sequence, None)
 
-    # -- the reader thread -------------------------------------------------------------------
+    # -- reading (on the loop, from the protocol) --------------------------------------------
 
-    def _run(self) -> None:
+    def _received(self, bind: _Bind, raw: bytes) -> None:
+        try:
+            pdu = smpp.parse_pdu(raw, client=self._sequence, allow_unknown_opt_params=True)
+        except Exception as exc:
+            # A command we do not know: say so and carry on; anything else: drop the bind.
+            if int.from_bytes(raw[4:8], "big") & 0x80000000 == 0:
+                nack = smpp.make_pdu("generic_nack", client=self._sequence, status=ESME_RINVCMDID)
+                nack.sequence = int.from_bytes(raw[12:16], "big")
+                with contextlib.suppress(LinkDown):
+                    bind.write(nack)
+                log.warning("smpp.unknown_pdu", link=self.name, error=type(exc).__name__)
+                return
+            log.warning("smpp.bad_pdu", link=self.name, error=type(exc).__name__)
+            bind.abort()
+            return
+        command = pdu.command
+        if wire_log.isEnabledFor(logging.DEBUG):
+            wire_log.debug("Read %s PDU", command)
+        if command is None:
+            return
+        if command.endswith("_resp") or command == "generic_nack":
+            future = bind.pending.pop(pdu.sequence, None)
+            if future is not None and not future.done():
+                future.set_result(pdu)
+            return
+        if command == "deliver_sm":
+            self._deliver(bind, pdu)
+        elif command == "enquire_link":
+            self._answer(bind, pdu, "enquire_link_resp")
+        elif command == "unbind":
+            # The SMSC ends the bind: answer it and drop the connection; the bind task rebinds.
+            self._answer(bind, pdu, "unbind_resp")
+            bind.bound = False
+            bind.unbound_by_peer = True
+            bind.flush()
+            if bind.transport is not None:
+                bind.transport.close()
+        elif command != "alert_notification":
+            log.warning("smpp.unhandled_pdu", link=self.name, command=command)
+
+    def _answer(self, bind: _Bind, pdu: Any, command: str, status: int = ESME_ROK) -> None:
+        resp = smpp.make_pdu(command, client=self._sequence, status=status)
+        resp.sequence = pdu.sequence
+        with contextlib.suppress(LinkDown):
+            bind.write(resp)
+
+    def _deliver(self, bind: _Bind, pdu: Any) -> None:
+        if self._on_deliver is None:
+            self._answer(bind, pdu, "deliver_sm_resp")
+            return
+        try:
+            result = self._on_deliver(pdu)
+        except Exception:
+            log.exception("smpp.deliver_failed", link=self.name)
+            self._answer(bind, pdu, "deliver_sm_resp", ESME_RX_T_APPN)
+            return
+        if inspect.isawaitable(result):
+            self._spawn(self._deliver_later(bind, pdu, result))
+        else:
+            self._answer(bind, pdu, "deliver_sm_resp", ESME_ROK if result is None else result)
+
+    async def _deliver_later(self, bind: _Bind, pdu: Any, result: Awaitable[int | None]) -> None:
+        try:
+            status = await result
+        except Exception:
+            log.exception("smpp.deliver_failed", link=self.name)
+            status = ESME_RX_T_APPN
+        self._answer(bind, pdu, "deliver_sm_resp", ESME_ROK if status is None else status)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
+        """Have the event loop call ``fn(*args)`` once the current PDU is handled."""
+        assert self._loop is not None
+        self._loop.call_soon(fn, *args)
+
+    # -- the bind task -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
         backoff = self.cfg.reconnect_backoff
-        while not self._stopping.is_set():
-            client = _Client(
-                self.cfg.host, self.cfg.port, self.cfg.enquire_link_seconds, self._send_lock
-            )
-            client.set_message_received_handler(self._deliver)
-            client.set_message_sent_handler(self._answered)
-            client.set_error_pdu_handler(self._error_pdu)
+        while not self._stopping:
             try:
-                client.connect()
-                client.bind_transceiver(
-                    system_id=self.cfg.system_id,
-                    password=self.cfg.password,
-                    system_type=self.cfg.system_type,
-                )
-            except _DROPPED as exc:
-                # smpplib's messages name the command and status, never the password.
+                bind = await self._connect()
+            except (OSError, SmppError, TimeoutError) as exc:
+                # The messages name the command and status, never the password.
                 log.warning(
                     "smpp.bind_failed", link=self.name, host=self.cfg.host, port=self.cfg.port,
                     error=str(exc) or type(exc).__name__, retry_in_s=backoff,
                 )  # fmt: skip
-                self._drop(client)
-                self._stopping.wait(backoff)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, self.cfg.reconnect_backoff_max)
                 continue
-            self._client = client
+            self._bind = bind
             self.binds += 1
             bound_at = time.monotonic()
-            self._call(self._bound.set)
+            self._bound.set()
             log.info("smpp.bound", link=self.name, host=self.cfg.host, port=self.cfg.port)
-            try:
-                while (
-                    not client.peer_unbound and client.state == consts.SMPP_CLIENT_STATE_BOUND_TRX
-                ):
-                    client.read_once()
-            except _DROPPED as exc:
-                if not self._stopping.is_set():
-                    log.warning("smpp.dropped", link=self.name, error=str(exc) or "closed")
-            self._client = None
-            self._call(self._went_down)
-            self._drop(client)
+            reason = await self._keep(bind)
+            self._bound.clear()
+            self._bind = None
+            bind.abort()
+            if not self._stopping and reason:
+                log.warning("smpp.dropped", link=self.name, error=reason)
             if time.monotonic() - bound_at >= _SHORT_BIND_SECONDS:
                 backoff = self.cfg.reconnect_backoff
-            if not self._stopping.is_set():
-                self._stopping.wait(backoff)
+            if not self._stopping:
+                await self._pause(backoff)
                 backoff = min(backoff * 2, self.cfg.reconnect_backoff_max)
 
-    def call_soon(self, fn: Callable[..., None], *args: Any) -> None:
-        """From the reader thread: have the event loop call ``fn(*args)``."""
+    async def _connect(self) -> _Bind:
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(fn, *args)
-
-    def run_on_loop(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        """From the reader thread: run ``coro`` on the event loop and wait for its result."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
-
-    @staticmethod
-    def _drop(client: _Client) -> None:
-        # The bind is already gone; smpplib would warn about "disconnecting in the bound state".
-        client.state = consts.SMPP_CLIENT_STATE_OPEN
-        with contextlib.suppress(*_DROPPED):
-            client.disconnect()
-
-    def _call(self, fn: Callable[[], None]) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(fn)
-
-    def _went_down(self) -> None:
-        self._bound.clear()
-        pending = list(self._inflight.values())
-        self._inflight.clear()
-        for future in pending:
-            if not future.done():
-                future.set_exception(LinkDown("bind dropped with the submit outstanding"))
-
-    def _settle(self, sequence: int, status: int, message_id: str) -> None:
-        future = self._inflight.get(sequence)
-
-        def settle() -> None:
-            if future is not None and not future.done():
-                future.set_result((status, message_id))
-
-        if future is not None:
-            self._call(settle)
-
-    def _answered(self, pdu: Any, **_: Any) -> None:
-        raw = pdu.message_id
-        message_id = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw or "")
-        self._settle(pdu.sequence, int(pdu.status), message_id.rstrip("\x00"))
-
-    def _error_pdu(self, pdu: Any) -> None:
-        # Error submit_sm_resp also reach _answered; a generic_nack only comes here.
-        if pdu.command == "generic_nack":
-            self._settle(pdu.sequence, int(pdu.status), "")
-
-    def _deliver(self, pdu: Any, **_: Any) -> int:
-        if self._on_deliver is None:
-            return ESME_ROK
+        _, bind = await asyncio.wait_for(
+            self._loop.create_connection(lambda: _Bind(self), self.cfg.host, self.cfg.port),
+            self.cfg.response_timeout,
+        )
         try:
-            status = self._on_deliver(pdu)
-        except Exception:
-            log.exception("smpp.deliver_failed", link=self.name)
-            return ESME_RX_T_APPN
-        return ESME_ROK if status is None else status
+            resp = await self._request(
+                bind,
+                "bind_transceiver",
+                within=self.cfg.enquire_link_seconds,
+                system_id=self.cfg.system_id,
+                password=self.cfg.password,
+                system_type=self.cfg.system_type,
+            )
+            if resp.command != "bind_transceiver_resp" or int(resp.status) != ESME_ROK:
+                status = int(resp.status)
+                description = consts.DESCRIPTIONS.get(status, "unknown status")
+                raise _BindRefused(f"({status}) {resp.command}: {description}")
+        except BaseException:
+            bind.abort()
+            raise
+        bind.bound = True
+        return bind
+
+    async def _keep(self, bind: _Bind) -> str:
+        """Until the bind ends: an ``enquire_link`` after each silence. Why it ended, or ''."""
+        idle = self.cfg.enquire_link_seconds
+        while not self._stopping:
+            quiet = time.monotonic() - bind.last_read
+            if quiet < idle:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(bind.closed), idle - quiet)
+                if bind.closed.done():
+                    return "unbind from the SMSC" if bind.unbound_by_peer else "closed"
+                continue
+            try:
+                await self._request(bind, "enquire_link")
+            except LinkDown:
+                return "closed"
+            except SmppError as exc:
+                return str(exc)
+        return ""
+
+    async def _pause(self, seconds: float) -> None:
+        assert self._wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _expire(future: asyncio.Future[Any], command: str, limit: float) -> None:
+    if not future.done():
+        future.set_exception(SmppError(f"no {command}_resp within {limit:g} s"))

@@ -72,19 +72,40 @@ async def _send(gateway: SmsGateway, sender: str, message: OutboundSms) -> tuple
     )
 
 
-async def _attempt(
-    gateway: SmsGateway, sender: str, message: OutboundSms, send_timeout: float | None
-) -> Outcome:
+async def _attempt(gateway: SmsGateway, sender: str, message: OutboundSms) -> Outcome:
     try:
-        async with asyncio.timeout(send_timeout):
-            ids = await _send(gateway, sender, message)
-    except TimeoutError:
-        return Outcome(message.outbox_message_id, error=f"timeout: no answer in {send_timeout:g} s")
+        ids = await _send(gateway, sender, message)
     except SubmitRefused as exc:
         return Outcome(message.outbox_message_id, error=str(exc), permanent=True)
     except Exception as exc:
         return Outcome(message.outbox_message_id, error=f"{type(exc).__name__}: {exc}")
     return Outcome(message.outbox_message_id, ids)
+
+
+async def _attempt_all(
+    gateway: SmsGateway, sender: str, todo: Sequence[OutboundSms], send_timeout: float | None
+) -> list[Outcome]:
+    """Every message's outcome, in order. The sends start together, so one deadline bounds
+    each of them (one timer a batch, not one a message): those unanswered by then are
+    cancelled and come back as timeouts, to retry."""
+    tasks = [asyncio.ensure_future(_attempt(gateway, sender, m)) for m in todo]
+    if not tasks:
+        return []
+    try:
+        _, late = await asyncio.wait(tasks, timeout=send_timeout)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.wait(late)
+    timed_out = f"timeout: no answer in {send_timeout:g} s" if send_timeout is not None else ""
+    return [
+        Outcome(m.outbox_message_id, error=timed_out) if task in late else task.result()
+        for m, task in zip(todo, tasks, strict=True)
+    ]
 
 
 async def relay_sms_batch(
@@ -125,14 +146,16 @@ async def relay_sms_batch(
                 permanent=True,
             )
     todo = [m for m in batch if m.outbox_message_id not in done]
-    outcomes = await asyncio.gather(*(_attempt(gateway, sender, m, send_timeout) for m in todo))
+    outcomes = await _attempt_all(gateway, sender, todo, send_timeout)
 
     async def record(session: AsyncSession) -> None:
         pairs = list(zip(todo, outcomes, strict=True))
         await sms.record_sent_many(
             session,
             [
-                sms.Sent(m.outbox_message_id, m.to, m.category, o.gateway_message_ids)
+                sms.Sent(
+                    m.outbox_message_id, m.to, m.category, o.gateway_message_ids, m.first_attempt
+                )
                 for m, o in pairs
                 if o.sent
             ],

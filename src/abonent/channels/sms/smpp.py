@@ -131,14 +131,17 @@ class SmppSmsGateway:
         }
         await self.link.start()
         # The parts go out together inside the window; the ids come back in part order.
+        if len(encoded.parts) == 1:
+            message_id = await self.link.submit(short_message=encoded.parts[0], **common)
+            return SmppSent((message_id,), encoded.data_coding)
         ids = await asyncio.gather(
             *(self.link.submit(short_message=part, **common) for part in encoded.parts)
         )
         return SmppSent(tuple(ids), encoded.data_coding)
 
-    # -- receipts (reader thread) ------------------------------------------------------------
+    # -- receipts ----------------------------------------------------------------------------
 
-    def _deliver(self, pdu: Any) -> int:
+    async def _deliver(self, pdu: Any) -> int:
         receipt = receipts.parse(pdu)
         if receipt is None:
             # Mobile-originated SMS are not Abonent's business yet: acknowledge and drop.
@@ -146,9 +149,12 @@ class SmppSmsGateway:
             return ESME_ROK
         if self.on_receipt is None:
             return ESME_ROK
-        recorded = self.link.run_on_loop(
-            self._record(receipt.message_id, receipt.state), _RECEIPT_TIMEOUT
-        )
+        try:
+            async with asyncio.timeout(_RECEIPT_TIMEOUT):
+                recorded = await self._record(receipt.message_id, receipt.state)
+        except TimeoutError:
+            log.warning("sms.receipt_timeout")
+            recorded = False
         return ESME_ROK if recorded else ESME_RX_T_APPN
 
     async def _record(self, message_id: str, state: str) -> bool:

@@ -136,7 +136,7 @@ class UssdSmppApp:
         async with self:
             await stop.wait()
 
-    # -- reader thread -----------------------------------------------------------------------
+    # -- inbound (on the loop) ---------------------------------------------------------------
 
     def _deliver(self, pdu: Any) -> int:
         op = getattr(pdu, "ussd_service_op", None)
