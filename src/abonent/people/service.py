@@ -24,7 +24,7 @@ from abonent.models import Account, Customer, PersonAccess, Service
 from abonent.outbox import service as outbox
 from abonent.payments import sources
 from abonent.payments.service import Booked, PaymentRequest, book_payment
-from abonent.people import debt_pdf
+from abonent.statement import debt_pdf
 from abonent.people import repository as repo
 from abonent.people.masking import mask_msisdn, mask_name
 from abonent.people.schemas import (
