@@ -103,6 +103,17 @@ async def of_accounts(session: AsyncSession, account_ids: Sequence[int]) -> list
     return list((await session.scalars(query)).all())
 
 
+async def charges_of(session: AsyncSession, account_id: int, limit: int = 200) -> list[OpenItem]:
+    """The account's charges (debit items), newest first."""
+    query = (
+        select(OpenItem)
+        .where(OpenItem.account_id == account_id, OpenItem.side == "debit")
+        .order_by(OpenItem.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
 async def items_already_disputed(session: AsyncSession, item_ids: Sequence[int]) -> set[int]:
     ids = await disputed_open_item_ids(session)
     return ids & set(item_ids)
