@@ -38,6 +38,7 @@ from abonent.db.uow import Database
 from abonent.kit import logs
 from abonent.web import card_result, dev_sms, docs, home, sandbox
 from abonent.web.cabinet import pages as cabinet
+from abonent.web.console import app as console
 from abonent.worker import promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
@@ -108,6 +109,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(home.router)
     docs.install(app)
     cabinet.install(app)
+    console.install(app)
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(v1_customers.router, prefix="/v1")

@@ -160,27 +160,21 @@ async def login(
 ) -> StaffTokens:
     """Sign in. On :class:`LoginFailed` the surface records the try with :func:`record_failure`
     in a unit of its own (this unit rolls back)."""
-    try:
-        name = normalize_login(login)
-    except InvalidInput:
-        raise LoginFailed("login, password or code is wrong") from None
+    user = await _password_checked(session, login, password)
     now = clock.now()
-    failure = await session.get(StaffLoginFailure, name)
-    if failure is not None and failure.locked_until is not None and failure.locked_until > now:
-        wait = int((failure.locked_until - now).total_seconds()) + 1
-        raise LoginLocked(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
-    user = await repository.by_login(session, name)
-    stored = user.password_hash if user is not None and user.active else None
-    if not credentials.verify_password(stored, password or "") or user is None:
-        raise LoginFailed("login, password or code is wrong")
     step = credentials.accept_totp(
         credentials.unseal(user.totp_secret_enc), totp_code, now, user.last_totp_step
     )
     if step is None:
         raise LoginFailed("login, password or code is wrong")
     user.last_totp_step = step
-    if failure is not None:
-        await session.delete(failure)
+    await _clear_failures(session, user.login)
+    return await _open_session(session, user, now, client)
+
+
+async def _open_session(
+    session: AsyncSession, user: StaffUser, now: dt.datetime, client: str
+) -> StaffTokens:
     settings = get_settings().staff
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = StaffSession(
@@ -203,6 +197,97 @@ async def login(
         client=row.client,
     )
     return StaffTokens(token, settings.idle_minutes * 60, row.id)
+
+
+# ``last_totp_step`` 0 (the first step of 1970): the enrolment was shown and no code was used
+# since. No real code is that old, so every current code is newer than it.
+_SHOWN = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FirstSignIn:
+    """The TOTP enrolment shown ONCE at a first sign-in: never stored in clear, never logged."""
+
+    staff_id: int
+    login: str
+    totp_uri: str
+
+
+async def _refuse_if_locked(session: AsyncSession, name: str) -> None:
+    now = clock.now()
+    failure = await session.get(StaffLoginFailure, name)
+    if failure is not None and failure.locked_until is not None and failure.locked_until > now:
+        wait = int((failure.locked_until - now).total_seconds()) + 1
+        raise LoginLocked(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
+
+
+async def _clear_failures(session: AsyncSession, name: str) -> None:
+    failure = await session.get(StaffLoginFailure, name)
+    if failure is not None:
+        await session.delete(failure)
+
+
+async def _password_checked(session: AsyncSession, login: str, password: str) -> StaffUser:
+    try:
+        name = normalize_login(login)
+    except InvalidInput:
+        raise LoginFailed("login, password or code is wrong") from None
+    await _refuse_if_locked(session, name)
+    user = await repository.by_login(session, name)
+    stored = user.password_hash if user is not None and user.active else None
+    if not credentials.verify_password(stored, password or "") or user is None:
+        raise LoginFailed("login, password or code is wrong")
+    return user
+
+
+async def begin_enrolment(
+    session: AsyncSession, login: str, password: str, *, client: str
+) -> FirstSignIn:
+    """A sign-in with the right password and no code, by an employee who has never used a code
+    and never been shown the enrolment: the enrolment, shown this once (marked as shown).
+
+    Anyone else (a code already in use, the QR already shown) gets the same
+    :class:`LoginFailed` as a wrong password, so the answer does not tell a right password."""
+    user = await _password_checked(session, login, password)
+    if user.last_totp_step is not None:
+        raise LoginFailed("login, password or code is wrong")
+    user.last_totp_step = _SHOWN
+    audit.record(
+        session,
+        Actor(f"staff:{user.id}:{user.login}", user.role),
+        "staff.totp_enrolment_shown",
+        object_type="staff",
+        object_id=user.id,
+        client=(client or "")[:64],
+    )
+    secret = credentials.unseal(user.totp_secret_enc)
+    return FirstSignIn(user.id, user.login, credentials.enrolment_uri(secret, user.login))
+
+
+async def confirm_enrolment(
+    session: AsyncSession, staff_id: int, totp_code: str, *, client: str
+) -> StaffTokens:
+    """The first code after the enrolment was shown: it confirms the enrolment and signs in."""
+    user = await session.get(StaffUser, staff_id)
+    if user is None or not user.active or user.last_totp_step != _SHOWN:
+        raise LoginFailed("login, password or code is wrong")
+    await _refuse_if_locked(session, user.login)
+    now = clock.now()
+    step = credentials.accept_totp(
+        credentials.unseal(user.totp_secret_enc), totp_code, now, user.last_totp_step
+    )
+    if step is None:
+        raise LoginFailed("login, password or code is wrong")
+    user.last_totp_step = step
+    await _clear_failures(session, user.login)
+    audit.record(
+        session,
+        Actor(f"staff:{user.id}:{user.login}", user.role),
+        "staff.totp_enrolled",
+        object_type="staff",
+        object_id=user.id,
+    )
+    return await _open_session(session, user, now, client)
 
 
 async def record_failure(session: AsyncSession, login: str, *, client: str) -> None:

@@ -104,20 +104,34 @@ def _sign(settings: Settings, nonce: str, session_value: str) -> str:
     return f"{nonce}.{mac.hexdigest()}"
 
 
-def csrf_token(request: Request, response: Response, settings: Settings) -> str:
-    """The token for forms on this page; sets the nonce cookie when the browser has none."""
+def csrf_token(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    *,
+    session_cookie: str = SESSION_COOKIE,
+) -> str:
+    """The token for forms on this page; sets the nonce cookie when the browser has none.
+
+    ``session_cookie`` names the session the token is bound to (the console's is its own)."""
     nonce = request.cookies.get(CSRF_COOKIE)
     if not nonce or len(nonce) > 64:
         nonce = secrets.token_urlsafe(24)
         set_cookie(response, settings, CSRF_COOKIE, nonce)
-    return _sign(settings, nonce, request.cookies.get(SESSION_COOKIE, ""))
+    return _sign(settings, nonce, request.cookies.get(session_cookie, ""))
 
 
-def check_csrf(request: Request, submitted: str | None, settings: Settings) -> None:
+def check_csrf(
+    request: Request,
+    submitted: str | None,
+    settings: Settings,
+    *,
+    session_cookie: str = SESSION_COOKIE,
+) -> None:
     """Raise :class:`CsrfRefused` unless ``submitted`` was minted for this browser and session."""
     nonce = request.cookies.get(CSRF_COOKIE)
     if not nonce or not submitted:
         raise CsrfRefused("the form is stale or from another site")
-    expected = _sign(settings, nonce, request.cookies.get(SESSION_COOKIE, ""))
+    expected = _sign(settings, nonce, request.cookies.get(session_cookie, ""))
     if not hmac.compare_digest(expected.encode(), submitted.encode()):
         raise CsrfRefused("the form is stale or from another site")

@@ -1,0 +1,49 @@
+"""Russian words for the refusals a console page can meet, by stable code (shown too)."""
+
+from __future__ import annotations
+
+from abonent.kit.errors import AbonentError
+
+MESSAGES = {
+    "people.search_ambiguous": (
+        "Заполните одно поле поиска (для смарт-карты — номер карты и ID чипа)."
+    ),
+    "people.search_by_name": "Для поиска по фамилии нужны фамилия и дата рождения.",
+    "people.not_found": "Такого абонента нет.",
+    "people.check_required": (
+        "Сначала проверьте документ абонента: без проверки данные не открываются."
+    ),
+    "people.document_type": "Выберите тип документа.",
+    "people.channel": "Выберите, где идёт обращение: в офисе или по телефону.",
+    "people.purpose_required": "Укажите цель обращения (до 255 символов).",
+    "people.account_not_theirs": "Этот лицевой счёт не принадлежит абоненту.",
+    "people.no_phone": "У абонента нет номера телефона для SMS.",
+    "reason_required": "Укажите причину (до 512 символов).",
+    "staff.role_forbidden": "Это действие недоступно для вашей роли.",
+    "account_number_format": "Номер лицевого счёта — 10 цифр.",
+    "account_number_check_digit": "В номере лицевого счёта ошибка: не сходится контрольная цифра.",
+    "account.not_found": "Лицевой счёт не найден.",
+    "msisdn_malformed": "Номер телефона не распознан: введите +7 и 10 цифр.",
+    "passport_malformed": "Серия и номер паспорта — 10 цифр.",
+    "amount_malformed": "Сумма не распознана: например, 1050 или 1050,50.",
+    "amount_precision": "В сумме не больше двух знаков после запятой.",
+    "amount_negative": "Сумма должна быть больше нуля.",
+    "amount_not_positive": "Сумма должна быть больше нуля.",
+    "lookup_smart_card_needs_chip": "Для поиска по смарт-карте нужен и ID чипа.",
+    "lookup_ambiguous": "Заполните одно поле поиска.",
+    "promised_in_force": "Обещанный платёж на этом счёте уже действует.",
+    "promised_not_needed": "Обещанный платёж не нужен: на счёте достаточно средств.",
+    "payment_exceeds_closed_debt": "Счёт закрыт: платёж не может быть больше долга.",
+    "console.form_key": "Форма повреждена: откройте страницу заново.",
+    "console.date": "Дата рождения не распознана: ДД.ММ.ГГГГ.",
+}
+
+
+def words_for(exc: AbonentError) -> str:
+    """The Russian sentence for a refusal; an unknown code falls back to a general one."""
+    code = exc.code
+    if code in MESSAGES:
+        return MESSAGES[code]
+    if code.startswith("promised"):
+        return "Обещанный платёж сейчас недоступен для этого счёта."
+    return "Запрос отклонён."
