@@ -23,7 +23,7 @@ from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.ledger import dispute_credit
 from abonent.ledger.chart import DEBIT
-from abonent.models import Account, Dispute, DisputeItem
+from abonent.models import Account, Dispute, DisputeEvidence, DisputeItem, OpenItem
 from abonent.models.disputes import OPEN_STATUSES
 from abonent.sms import templates
 
@@ -282,3 +282,28 @@ async def deadlines(session: AsyncSession, *, today: dt.date | None = None) -> l
 
 async def listing(session: AsyncSession, *, status: str | None = None) -> list[Dispute]:
     return await repo.listing(session, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLine:
+    """A charge under a claim: what was contested and what was accepted (None: not decided)."""
+
+    charge: OpenItem
+    claimed_minor: int
+    accepted_minor: int | None
+
+
+async def claim_lines(
+    session: AsyncSession, dispute: Dispute
+) -> tuple[list[ClaimLine], list[DisputeEvidence]]:
+    """The claim's charges and its evidence files, for a page."""
+    items = await repo.items_of(session, dispute.id)
+    charges = {c.id: c for c in await repo.open_items(session, [i.open_item_id for i in items])}
+    lines = [ClaimLine(charges[i.open_item_id], i.claimed_minor, i.accepted_minor) for i in items]
+    return lines, await repo.evidence_of(session, dispute.id)
+
+
+async def account_number_of(session: AsyncSession, dispute: Dispute) -> str:
+    account = await session.get(Account, dispute.account_id)
+    assert account is not None
+    return account.number

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.disputes import evidence as evidence_service
 from abonent.disputes import repository as disputes_repo
+from abonent.disputes import service as disputes_service
 from abonent.disputes.errors import DisputeNotFound, EvidenceForbidden
 from abonent.kit.actor import Actor
 from abonent.models import Dispute, DisputeEvidence, OpenItem, WrittenRequest
@@ -42,11 +43,20 @@ async def my_dispute(session: AsyncSession, principal: Principal, dispute_id: in
 
 async def disputable_charges(
     session: AsyncSession, principal: Principal, account_number: str
-) -> list[OpenItem]:
-    """The account's charges a claim may name: its debit items, newest first (the service
-    refuses what is too old or under a claim already, with the reason)."""
+) -> tuple[list[OpenItem], set[int]]:
+    """The account's charges a claim may name (its debit items, newest first; the service
+    refuses what is too old, with the reason) and those under an open claim already."""
     account = await own_account(session, principal, account_number)
-    return await disputes_repo.charges_of(session, account.id)
+    items = await disputes_repo.charges_of(session, account.id)
+    return items, await disputes_repo.items_already_disputed(session, [i.id for i in items])
+
+
+async def dispute_details(
+    session: AsyncSession, principal: Principal, dispute_id: int
+) -> tuple[Dispute, list[disputes_service.ClaimLine], list[DisputeEvidence]]:
+    """One's own claim with its charges and its files."""
+    dispute = await my_dispute(session, principal, dispute_id)
+    return (dispute, *await disputes_service.claim_lines(session, dispute))
 
 
 async def file_my_dispute(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from abonent.web.console import login, people
+from abonent.web.console import cases, login, people
 from abonent.web.console.session import exception_handlers
 from abonent.web.security import SecurityHeaders
 from abonent.web.templating import STATIC_DIR
 
-ROUTERS: tuple[APIRouter, ...] = (login.router, people.router)
+ROUTERS: tuple[APIRouter, ...] = (login.router, people.router, cases.router)
 
 
 def install(app: FastAPI) -> None:
