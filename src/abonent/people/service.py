@@ -114,6 +114,11 @@ async def find(
     ]
 
 
+async def person(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer ``customer_id`` (no data shown: callers check access themselves)."""
+    return await _person(session, customer_id)
+
+
 async def _person(session: AsyncSession, customer_id: int) -> Customer:
     try:
         return await accounts.get_customer(session, customer_id)
