@@ -63,7 +63,7 @@ async def test_request_lifecycle(db: Database, clock: FrozenClock) -> None:
         [sms] = list(await s.scalars(select(OutboxMessage)))
         assert sms.payload["text"] == (
             f"Ответ на вашу заявку №{debt_id} по лицевому счёту ****{account.number[-4:]} "
-            "готов. Его можно получить в офисе."
+            "готов: он в личном кабинете (раздел «Мои обращения») и в офисе."
         )
         assert [r.id for r in await requests.queue(s, status="open")] == [docs_id]
     async with db.session(write=True) as s:
