@@ -222,3 +222,58 @@ async def test_cabinet_request_answered_with_statement_and_claim(
     shown = await client.get(filed.headers["location"])
     assert "На рассмотрении" in shown.text and "a.pdf" in shown.text
     assert await _count(db, WrittenRequest) == 1
+
+
+# Every console page of this package and the roles that may use it.
+READ = ("clerk", "hotline", "collections", "supervisor", "admin")
+DESK = ("clerk", "supervisor")
+ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/console/requests"): READ,
+    ("GET", "/console/requests/1"): READ,
+    ("POST", "/console/requests/1/assign"): ("supervisor",),
+    ("POST", "/console/requests/1/answer"): DESK,
+    ("GET", "/console/requests/1/statement.pdf"): READ,
+    ("GET", "/console/disputes"): READ,
+    ("GET", "/console/disputes/1"): READ,
+    ("GET", "/console/disputes/1/evidence/1"): READ,
+    ("POST", "/console/disputes/1/assign"): ("supervisor",),
+    ("POST", "/console/disputes/1/resolution"): ("supervisor",),
+    ("GET", "/console/deadlines"): ("supervisor",),
+    ("GET", "/console/people/{person}/disputes/new"): DESK,
+    ("POST", "/console/people/{person}/disputes"): DESK,
+    ("GET", "/console/people/{person}/requests/new"): DESK,
+    ("POST", "/console/people/{person}/requests"): DESK,
+}
+
+
+async def test_console_pages_need_a_session_and_the_role(
+    db: Database, clock: FrozenClock, evidence_dir: Path
+) -> None:
+    person = await make_person(db)
+    async with _client(db, 50021) as anonymous:
+        for method, path in ROUTES:
+            url = path.replace("{person}", str(person.id))
+            answer = await anonymous.request(method, url)
+            assert answer.status_code == 303, (method, url)
+            assert answer.headers["location"].startswith("/console/login?next=/console")
+    clients = {}
+    for port, role in enumerate(READ, start=50022):
+        client = _client(db, port)
+        clients[role] = (client, await console_sign_in(client, await make_staff(db, role)))
+    before = await snapshot(db)
+    refused = 0
+    try:
+        for role, (client, csrf) in clients.items():
+            for (method, path), roles in ROUTES.items():
+                if role in roles:
+                    continue
+                url = path.replace("{person}", str(person.id))
+                data = {"csrf_token": csrf, "text": "x", "outcome": "reject", "reason": "x"}
+                answer = await client.request(method, url, data=data if method == "POST" else None)
+                assert answer.status_code == 403, (role, method, url, answer.status_code)
+                refused += 1
+    finally:
+        for client, _csrf in clients.values():
+            await client.aclose()
+    assert refused >= 20
+    assert await snapshot(db) == before
