@@ -61,13 +61,6 @@ STATUSES = {
     "partially_accepted": "удовлетворена частично",
     "rejected": "отклонена",
 }
-MESSAGES = {
-    "dispute_claim_too_late": "Срок подачи претензии истёк (6 месяцев со дня начисления).",
-    "dispute_item_already_disputed": "По начислению уже есть открытая претензия.",
-    "dispute_evidence_wrong_type": "Принимаются только PDF, JPEG и PNG (по содержимому файла).",
-    "dispute_evidence_too_large": "Файл слишком большой.",
-    "dispute_evidence_too_many": "Слишком много файлов.",
-}
 
 
 def _can(principal: StaffPrincipal, action: str) -> bool:
@@ -77,9 +70,18 @@ def _can(principal: StaffPrincipal, action: str) -> bool:
 def _refused(
     request: Request, principal: StaffPrincipal, exc: AbonentError, back: str
 ) -> HTMLResponse:
-    if exc.code in MESSAGES:
-        exc = type(exc)(MESSAGES[exc.code] + " " + str(exc.detail or ""), code=exc.code)
-    return refused(request, principal, exc, back=back, title="Не выполнено")
+    """A refusal page. The claim and request services word their refusals in Russian (with the
+    dates and numbers of the case), so those are shown as they are; others by their code."""
+    if not exc.code.startswith(("dispute", "request")):
+        return refused(request, principal, exc, back=back, title="Не выполнено")
+    status = exc.status if 400 <= exc.status < 500 else 422
+    return render(
+        request,
+        "console/error.html",
+        {"message": exc.detail, "code": exc.code, "back": back, "title": "Не выполнено"},
+        principal=principal,
+        status_code=status,
+    )
 
 
 def _kopecks(raw: str) -> int:
@@ -401,7 +403,7 @@ async def file_dispute(request: Request, principal: DisputeFiler, person_id: Per
                 principal,
                 person_id,
                 account_number=account_number,
-                claims=dict.fromkeys(dict.fromkeys(ids)),
+                claims=dict.fromkeys(ids),
                 text=text,
                 files=content,
                 written=written,
