@@ -25,6 +25,7 @@ from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import me as v1_me
+from abonent.api.v1 import me_cases as v1_me_cases
 from abonent.api.v1 import notices as v1_notices
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import people as v1_people
@@ -126,6 +127,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_requests.router, prefix="/v1")
     app.include_router(v1_auth.router, prefix="/v1")
     app.include_router(v1_me.router, prefix="/v1")
+    app.include_router(v1_me_cases.router, prefix="/v1")
     app.include_router(v1_public.router, prefix="/v1")
     app.include_router(v1_notices.router, prefix="/v1")
     app.include_router(acquiring.router)

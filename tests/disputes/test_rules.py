@@ -43,6 +43,6 @@ def test_claim_window_is_six_calendar_months(billed: dt.date, last: dt.date) -> 
 def test_registration_and_answer_due(
     received: dt.date, registered: dt.date, due: dt.date, due_international: dt.date
 ) -> None:
-    assert rules.registration_date(received) == registered
+    assert rules.registration_date(received, S) == registered
     assert rules.answer_due(registered, international=False, settings=S) == due
     assert rules.answer_due(registered, international=True, settings=S) == due_international

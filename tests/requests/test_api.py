@@ -52,5 +52,6 @@ async def test_desk_request_answered_with_statement(
     pdf = await client.get(f"{url}/statement.pdf", headers=hotline)
     assert pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert f"Лицевой счёт {account.number}: задолженность 800,00" in text
+    assert f"Лицевой счёт {account.number}" in text
+    assert "Задолженность: 800,00" in text and "Итого задолженность: 800,00" in text
     assert (await client.get("/v1/requests/999", headers=clerk)).status_code == 404

@@ -57,12 +57,13 @@ async def test_request_lifecycle(db: Database, clock: FrozenClock) -> None:
         done = await s.get(WrittenRequest, debt_id)
         assert done is not None and done.status == "answered" and done.answer_pdf
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(done.answer_pdf)).pages)
-        assert f"Лицевой счёт {account.number}: задолженность 800,00" in text
-        assert "просрочено 800,00" in text
+        assert f"Лицевой счёт {account.number}" in text
+        assert "Задолженность: 800,00" in text and "Итого задолженность: 800,00" in text
+        assert "просрочено: 800,00" in text
         [sms] = list(await s.scalars(select(OutboxMessage)))
         assert sms.payload["text"] == (
             f"Ответ на вашу заявку №{debt_id} по лицевому счёту ****{account.number[-4:]} "
-            "готов. Его можно получить в офисе."
+            "готов: он в личном кабинете (раздел «Мои обращения») и в офисе."
         )
         assert [r.id for r in await requests.queue(s, status="open")] == [docs_id]
     async with db.session(write=True) as s:

@@ -26,6 +26,7 @@ from abonent.collections.errors import (
 )
 from abonent.collections.inn import is_valid_inn
 from abonent.collections.roles import require
+from abonent.disputes.repository import disputed_open_item_ids
 from abonent.kit import calendar, clock
 from abonent.kit.actor import Actor
 from abonent.ledger.balances import lock_balance
@@ -123,6 +124,8 @@ async def handover(
     # One hand-over of an account at a time: a second waits and then sees the first's items.
     await lock_balance(session, account.id)
     taken = select(AssignmentItem.open_item_id).where(AssignmentItem.active)
+    # Charges under an open claim are still owed but are not dunned while it is open.
+    disputed = await disputed_open_item_ids(session, [account.id])
     items = list(
         await session.scalars(
             select(OpenItem)
@@ -132,6 +135,7 @@ async def handover(
                 still_open(),
                 OpenItem.due_date < as_of,
                 OpenItem.id.not_in(taken),
+                OpenItem.id.not_in(sorted(disputed)),
             )
             .order_by(OpenItem.due_date, OpenItem.id)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import Dispute, DisputeEvidence, DisputeItem, JournalEntry, OpenItem
@@ -77,6 +77,40 @@ async def listing(
     if due_by is not None:
         query = query.where(Dispute.status.in_(OPEN_STATUSES), Dispute.answer_due_on <= due_by)
     query = query.order_by(Dispute.answer_due_on, Dispute.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def open_near(session: AsyncSession, *, due_by: dt.date, today: dt.date) -> list[Dispute]:
+    """Open claims answered by ``due_by`` at the latest, or not registered yet on ``today``."""
+    query = (
+        select(Dispute)
+        .where(
+            Dispute.status.in_(OPEN_STATUSES),
+            or_(Dispute.answer_due_on <= due_by, Dispute.registered_on > today),
+        )
+        .order_by(Dispute.answer_due_on, Dispute.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def of_accounts(session: AsyncSession, account_ids: Sequence[int]) -> list[Dispute]:
+    """The claims of these accounts, newest first."""
+    if not account_ids:
+        return []
+    query = (
+        select(Dispute).where(Dispute.account_id.in_(list(account_ids))).order_by(Dispute.id.desc())
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def charges_of(session: AsyncSession, account_id: int, limit: int = 200) -> list[OpenItem]:
+    """The account's charges (debit items), newest first."""
+    query = (
+        select(OpenItem)
+        .where(OpenItem.account_id == account_id, OpenItem.side == "debit")
+        .order_by(OpenItem.id.desc())
+        .limit(limit)
+    )
     return list((await session.scalars(query)).all())
 
 

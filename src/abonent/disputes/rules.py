@@ -25,14 +25,29 @@ def claim_last_day(billing_date: dt.date, settings: DisputeSettings) -> dt.date:
     return add_months(billing_date, settings.claim_months)
 
 
-def registration_date(received_on: dt.date) -> dt.date:
-    """A claim received on a working day is registered that day; one received on a day off,
-    on the next working day (the rule: no later than the next working day)."""
-    return (
+def registration_deadline(received_on: dt.date, settings: DisputeSettings) -> dt.date:
+    """The last day a claim received on ``received_on`` may be registered: that many working
+    days after it (``register_working_days`` = 1: the next working day); with 0, the day itself
+    when it is a working day, else the next working day."""
+    days = settings.register_working_days
+    if days == 0:
+        return (
+            received_on
+            if calendar.is_working_day(received_on)
+            else calendar.next_working_day(received_on)
+        )
+    return calendar.add_working_days(received_on, days)
+
+
+def registration_date(received_on: dt.date, settings: DisputeSettings) -> dt.date:
+    """The day a claim is registered: the day it is received when that is a working day, else the
+    next working day; never after the registration deadline."""
+    day = (
         received_on
         if calendar.is_working_day(received_on)
         else calendar.next_working_day(received_on)
     )
+    return min(day, registration_deadline(received_on, settings))
 
 
 def answer_due(

@@ -7,7 +7,9 @@ import datetime as dt
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.config import get_settings
 from abonent.disputes import repository as repo
+from abonent.disputes import rules
 from abonent.models import Dispute
 
 
@@ -33,6 +35,8 @@ class DisputeOut(BaseModel):
     channel: str
     received_on: dt.date
     registered_on: dt.date
+    register_by: dt.date
+    """The registration deadline: no later than the next working day after ``received_on``."""
     answer_due_on: dt.date
     international: bool
     assignee: str | None
@@ -53,6 +57,7 @@ async def dispute_out(session: AsyncSession, dispute: Dispute) -> DisputeOut:
         channel=dispute.channel,
         received_on=dispute.received_on,
         registered_on=dispute.registered_on,
+        register_by=rules.registration_deadline(dispute.received_on, get_settings().disputes),
         answer_due_on=dispute.answer_due_on,
         international=dispute.international,
         assignee=dispute.assignee,

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.audit import service as audit
 from abonent.config import get_settings
+from abonent.disputes import cases, rules
 from abonent.disputes import repository as repo
-from abonent.disputes import rules
 from abonent.disputes.errors import (
     ClaimTooLate,
     DisputeClosed,
@@ -23,10 +23,8 @@ from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.ledger import dispute_credit
 from abonent.ledger.chart import DEBIT
-from abonent.models import Account, Dispute, DisputeItem
+from abonent.models import Account, Dispute, DisputeEvidence, DisputeItem, OpenItem
 from abonent.models.disputes import OPEN_STATUSES
-from abonent.outbox import service as outbox
-from abonent.payments.service import notice_recipient
 from abonent.sms import templates
 
 CHANNELS = ("desk", "cabinet")
@@ -89,7 +87,7 @@ async def file_dispute(
         raise ItemAlreadyDisputed(
             "По начислениям " + ", ".join(map(str, sorted(taken))) + " уже есть претензия."
         )
-    registered = rules.registration_date(today)
+    registered = rules.registration_date(today, settings)
     dispute = Dispute(
         account_id=account.id,
         text=text,
@@ -138,9 +136,7 @@ async def assign(session: AsyncSession, dispute_id: int, assignee: str, *, actor
     dispute = await get_dispute(session, dispute_id)
     if dispute.status not in OPEN_STATUSES:
         raise DisputeClosed(f"Претензия №{dispute_id} уже рассмотрена.")
-    assignee = (assignee or "").strip()
-    if not assignee or len(assignee) > 128:
-        raise DisputeInvalid("Укажите исполнителя.")
+    assignee = cases.clean_assignee(assignee, error=DisputeInvalid)
     dispute.assignee = assignee
     audit.record(
         session,
@@ -230,39 +226,84 @@ async def resolve(
     )
     account = await session.get(Account, dispute.account_id)
     assert account is not None
-    to = await notice_recipient(session, account)
-    if to is not None:
-        sms = templates.dispute_resolved(
-            account_number=account.number,
-            dispute_id=dispute.id,
-            outcome=dispute.status,
-            credited_minor=total,
-            currency=account.currency,
-        )
-        await outbox.enqueue(
-            session,
-            outbox.SMS_SEND,
-            {
-                "to": to,
-                "text": sms.text,
-                "kind": "dispute_resolved",
-                "category": sms.category,
-                "dispute_id": dispute.id,
-            },
-            account_id=account.id,
-            dedupe_key=f"sms:dispute:{dispute.id}",
-        )
+    sms = templates.dispute_resolved(
+        account_number=account.number,
+        dispute_id=dispute.id,
+        outcome=dispute.status,
+        credited_minor=total,
+        currency=account.currency,
+    )
+    await cases.notify_answer(
+        session, account, sms, kind="dispute_resolved", case="dispute", case_id=dispute.id
+    )
     await session.flush()
     return Resolved(dispute, total, True)
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """An open claim near or past one of its deadlines, for the supervisor's list."""
+
+    dispute: Dispute
+    which: str
+    """'registration' (received on a day off, not registered yet) or 'answer'."""
+    due_on: dt.date
+    days_left: int
+    """Negative when overdue."""
+
+
+def register_by(dispute: Dispute) -> dt.date:
+    """The last day the claim may be registered (the next working day after it was received)."""
+    return rules.registration_deadline(dispute.received_on, get_settings().disputes)
+
+
 async def nearing_deadline(session: AsyncSession, *, today: dt.date | None = None) -> list[Dispute]:
     """Open claims whose answer is due within the configured days (or overdue already)."""
+    return [d.dispute for d in await deadlines(session, today=today) if d.which == "answer"]
+
+
+async def deadlines(session: AsyncSession, *, today: dt.date | None = None) -> list[Deadline]:
+    """Open claims near or past any deadline: registration (a claim received on a day off waits
+    for the next working day) and the answer. Soonest first; a claim may appear twice."""
     day = today or clock.today()
-    return await repo.listing(
-        session, due_by=day + dt.timedelta(days=get_settings().disputes.nearing_days)
-    )
+    horizon = day + dt.timedelta(days=get_settings().disputes.nearing_days)
+    found: list[Deadline] = []
+    for dispute in await repo.open_near(session, due_by=horizon, today=day):
+        if dispute.registered_on > day:
+            by = register_by(dispute)
+            if by <= horizon:
+                found.append(Deadline(dispute, "registration", by, (by - day).days))
+        if dispute.answer_due_on <= horizon:
+            due = dispute.answer_due_on
+            found.append(Deadline(dispute, "answer", due, (due - day).days))
+    found.sort(key=lambda d: (d.due_on, d.dispute.id, d.which != "registration"))
+    return found
 
 
 async def listing(session: AsyncSession, *, status: str | None = None) -> list[Dispute]:
     return await repo.listing(session, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimLine:
+    """A charge under a claim: what was contested and what was accepted (None: not decided)."""
+
+    charge: OpenItem
+    claimed_minor: int
+    accepted_minor: int | None
+
+
+async def claim_lines(
+    session: AsyncSession, dispute: Dispute
+) -> tuple[list[ClaimLine], list[DisputeEvidence]]:
+    """The claim's charges and its evidence files, for a page."""
+    items = await repo.items_of(session, dispute.id)
+    charges = {c.id: c for c in await repo.open_items(session, [i.open_item_id for i in items])}
+    lines = [ClaimLine(charges[i.open_item_id], i.claimed_minor, i.accepted_minor) for i in items]
+    return lines, await repo.evidence_of(session, dispute.id)
+
+
+async def account_number_of(session: AsyncSession, dispute: Dispute) -> str:
+    account = await session.get(Account, dispute.account_id)
+    assert account is not None
+    return account.number

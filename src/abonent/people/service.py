@@ -24,7 +24,6 @@ from abonent.models import Account, Customer, PersonAccess, Service
 from abonent.outbox import service as outbox
 from abonent.payments import sources
 from abonent.payments.service import Booked, PaymentRequest, book_payment
-from abonent.people import debt_pdf
 from abonent.people import repository as repo
 from abonent.people.masking import mask_msisdn, mask_name
 from abonent.people.schemas import (
@@ -40,6 +39,7 @@ from abonent.promised.schemas import PromisedOut
 from abonent.sms import templates
 from abonent.staff.principal import StaffPrincipal
 from abonent.staff.roles import MASKED_ROLES, check
+from abonent.statement import debt_pdf
 from abonent.statement import service as statements
 
 DOCUMENT_TYPES = ("passport_ru",)
@@ -112,6 +112,11 @@ async def find(
         )
         for c in found
     ]
+
+
+async def person(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer ``customer_id`` (no data shown: callers check access themselves)."""
+    return await _person(session, customer_id)
 
 
 async def _person(session: AsyncSession, customer_id: int) -> Customer:

@@ -7,20 +7,16 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.accounts import repository as accounts
 from abonent.audit import service as audit
 from abonent.config import get_settings
+from abonent.disputes import cases
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Conflict, InvalidInput, NotFound
-from abonent.kit.money import format_money
-from abonent.kit.pdf import Column, Document
-from abonent.models import Account, WrittenRequest
-from abonent.outbox import service as outbox
-from abonent.payments.service import notice_recipient
+from abonent.models import Account, Customer, WrittenRequest
 from abonent.requests import repository as repo
 from abonent.sms import templates
-from abonent.statement.service import statement_for
+from abonent.statement import debt_pdf
 
 MAX_TEXT = 4000
 
@@ -87,9 +83,7 @@ async def assign(
     request = await get_request(session, request_id)
     if request.status != "open":
         raise RequestAnswered(f"На заявку №{request_id} уже дан ответ.")
-    assignee = (assignee or "").strip()
-    if not assignee or len(assignee) > 128:
-        raise RequestInvalid("Укажите исполнителя.")
+    assignee = cases.clean_assignee(assignee, error=RequestInvalid)
     request.assignee = assignee
     audit.record(
         session,
@@ -105,35 +99,11 @@ async def assign(
 
 
 async def debt_statement_pdf(session: AsyncSession, account: Account) -> bytes:
-    """The person's accounts and their debt by service, as of today."""
-    doc = Document("Справка о задолженности")
-    holder = await accounts.holder_name(session, account.customer_id) or ""
-    doc.heading("Справка о задолженности")
-    doc.line(f"Абонент: {holder}")
-    doc.line(f"Дата: {clock.today():%d.%m.%Y}")
-    for own in await accounts.accounts_of(session, account.customer_id):
-        statement = await statement_for(session, own)
-        doc.gap()
-        doc.line(
-            f"Лицевой счёт {own.number}: задолженность "
-            f"{format_money(statement.debt_minor, own.currency)}, просрочено "
-            f"{format_money(statement.overdue_minor, own.currency)}",
-            bold=True,
-        )
-        rows = [
-            [
-                d.label,
-                format_money(d.debt_minor, own.currency),
-                format_money(d.overdue_minor, own.currency),
-            ]
-            for d in statement.debt_by_service
-        ]
-        if rows:
-            doc.table(
-                [Column("Услуга", 90), Column("Долг", 45, "R"), Column("Просрочено", 45, "R")],
-                rows,
-            )
-    return doc.bytes()
+    """The holder's statement of debt (every account, by service and by charge), as of today:
+    the same document the desk prints (``statement.debt_pdf``)."""
+    customer = await session.get(Customer, account.customer_id)
+    assert customer is not None
+    return await debt_pdf.build(session, customer, name=customer.full_name)
 
 
 async def answer(
@@ -166,22 +136,10 @@ async def answer(
         account_id=account.id,
         statement=attach_statement,
     )
-    to = await notice_recipient(session, account)
-    if to is not None:
-        sms = templates.request_answered(account_number=account.number, request_id=request.id)
-        await outbox.enqueue(
-            session,
-            outbox.SMS_SEND,
-            {
-                "to": to,
-                "text": sms.text,
-                "kind": "request_answered",
-                "category": sms.category,
-                "request_id": request.id,
-            },
-            account_id=account.id,
-            dedupe_key=f"sms:request:{request.id}",
-        )
+    sms = templates.request_answered(account_number=account.number, request_id=request.id)
+    await cases.notify_answer(
+        session, account, sms, kind="request_answered", case="request", case_id=request.id
+    )
     await session.flush()
     return request
 
@@ -201,3 +159,19 @@ async def queue(
         assignee=assignee,
         overdue_on=clock.today() if overdue else None,
     )
+
+
+async def nearing_deadline(
+    session: AsyncSession, *, today: dt.date | None = None
+) -> list[WrittenRequest]:
+    """Open requests due within the disputes' ``nearing_days`` (or overdue), soonest first."""
+    day = today or clock.today()
+    return await repo.queue(
+        session,
+        status="open",
+        due_by=day + dt.timedelta(days=get_settings().disputes.nearing_days),
+    )
+
+
+async def of_accounts(session: AsyncSession, account_ids: list[int]) -> list[WrittenRequest]:
+    return await repo.of_accounts(session, account_ids)

@@ -157,7 +157,8 @@ def request_answered(*, account_number: str, request_id: int) -> SmsText:
     return _sms(
         "service",
         f"Ответ на вашу заявку №{request_id} по лицевому счёту "
-        f"{mask_account_number(account_number)} готов. Его можно получить в офисе.",
+        f"{mask_account_number(account_number)} готов: он в личном кабинете "
+        "(раздел «Мои обращения») и в офисе.",
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
-from abonent.web.console import collections, login, notices, people
+from abonent.web.console import cases, collections, login, notices, people
 from abonent.web.console.session import exception_handlers
 from abonent.web.security import SecurityHeaders
 from abonent.web.templating import STATIC_DIR
@@ -19,6 +19,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     people.router,
     collections.router,
     notices.router,
+    cases.router,
 )
 
 

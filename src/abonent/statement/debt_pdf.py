@@ -1,4 +1,7 @@
-"""The statement of debt for a person (справка о задолженности): every account, per charge."""
+"""The statement of debt for a person (справка о задолженности): every account, per charge.
+
+One builder for the desk's statement (`people.service.statement_of_debt`) and the one attached
+to the answer of a written request (`requests.service.answer`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,279 @@
+"""Console and cabinet pages of written requests and claims, over HTTP (both databases).
+
+A clerk files a claim with a file for a checked person, a supervisor accepts it in part (the
+balance shows the credit, written once); a refused file changes nothing; a subscriber files a
+request and a claim in the cabinet and reads the answer and the statement."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from abonent.app import create_app
+from abonent.config import get_settings
+from abonent.db.uow import Database
+from abonent.kit.actor import Actor
+from abonent.kit.clock import FrozenClock
+from abonent.ledger.dispute_credit import DISPUTE_CREDIT
+from abonent.models import (
+    Dispute,
+    DisputeEvidence,
+    JournalEntry,
+    OpenItem,
+    OutboxMessage,
+    WrittenRequest,
+)
+from abonent.requests import service as requests
+from tests.api.helpers import snapshot
+from tests.cases.helpers import EXE, PDF, PNG, msisdn_of
+from tests.disputes.helpers import account_with_charges
+from tests.staff.helpers import make_staff
+from tests.web.console_helpers import check_identity, console_sign_in, csrf_of, make_person
+from tests.web.test_cabinet_login import login as cabinet_login
+
+CLERK = Actor("staff:1:clerk", "clerk")
+
+
+@pytest.fixture
+def evidence_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(get_settings().disputes, "evidence_dir", str(tmp_path / "evidence"))
+    return tmp_path / "evidence"
+
+
+def _client(db: Database, port: int) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(db), client=("127.0.0.1", port))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def _count(db: Database, model: type, *where: object) -> int:
+    async with db.session() as s:
+        query = select(func.count()).select_from(model).where(*where)  # type: ignore[arg-type]
+        return int(await s.scalar(query) or 0)
+
+
+def _files(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir()) if path.exists() else []
+
+
+async def test_desk_claim_with_file_accepted_in_part(
+    db: Database, clock: FrozenClock, evidence_dir: Path
+) -> None:
+    person = await make_person(db)
+    clerk, boss, hotline = (
+        await make_staff(db, "clerk"),
+        await make_staff(db, "supervisor"),
+        await make_staff(db, "hotline"),
+    )
+    async with _client(db, 50011) as desk:
+        csrf = await console_sign_in(desk, clerk)
+        assert (await check_identity(desk, person, csrf)).status_code in (200, 303)
+        form = await desk.get(f"/console/people/{person.id}/disputes/new")
+        assert form.status_code == 200, form.text
+        async with db.session() as s:
+            item = await s.scalar(
+                select(OpenItem).where(OpenItem.amount_minor == 45_000, OpenItem.side == "debit")
+            )
+        assert item is not None
+        assert f'value="{item.id}"' in form.text
+        before = await snapshot(db)
+        wrong = await desk.post(
+            f"/console/people/{person.id}/disputes",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "account_number": person.mobile_number,
+                "open_item_id": str(item.id),
+                "text": "Не звонил",
+            },
+            files={"files": ("bill.pdf", EXE, "application/pdf")},
+        )
+        assert wrong.status_code == 422 and "dispute_evidence_wrong_type" in wrong.text
+        assert await snapshot(db) == before and _files(evidence_dir) == []
+        filed = await desk.post(
+            f"/console/people/{person.id}/disputes",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "account_number": person.mobile_number,
+                "open_item_id": str(item.id),
+                "text": "Не звонил в эти дни",
+            },
+            files={"files": ("check.png", PNG, "image/png")},
+        )
+        assert filed.status_code == 303, filed.text
+        page_url = filed.headers["location"]
+        dispute_id = int(page_url.rsplit("/", 1)[1])
+        page = await desk.get(page_url)
+        assert "check.png" in page.text and "-570,00" in page.text.replace("\u00a0", " ")
+        assert 'data-test="resolve"' not in page.text  # a clerk does not decide
+        evidence_url = re.search(r'href="(/console/disputes/\d+/evidence/\d+)"', page.text)
+        assert evidence_url is not None
+        got = await desk.get(evidence_url.group(1))
+        assert got.status_code == 200 and got.content == PNG
+        refused = await desk.post(
+            f"/console/disputes/{dispute_id}/resolution",
+            data={"csrf_token": csrf_of(page.text), "outcome": "reject", "reason": "нет"},
+        )
+        assert refused.status_code == 403
+    async with _client(db, 50012) as line:
+        await console_sign_in(line, hotline)
+        assert (await line.get(page_url)).status_code == 200
+        assert (await line.get("/console/deadlines")).status_code == 403
+    async with _client(db, 50013) as sup:
+        await console_sign_in(sup, boss)
+        queue = await sup.get("/console/disputes")
+        assert f'data-id="{dispute_id}"' in queue.text
+        page = await sup.get(page_url)
+        bad = await sup.post(
+            f"/console/disputes/{dispute_id}/resolution",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "outcome": "accept",
+                "reason": "Частично",
+                f"accept_{item.id}": "500,00",
+            },
+        )
+        assert bad.status_code == 422 and "dispute_invalid" in bad.text
+        for _ in range(2):
+            done = await sup.post(
+                f"/console/disputes/{dispute_id}/resolution",
+                data={
+                    "csrf_token": csrf_of(page.text),
+                    "outcome": "accept",
+                    "reason": "Два звонка списаны ошибочно",
+                    f"accept_{item.id}": "150,00",
+                },
+            )
+            assert done.status_code == 303, done.text
+        after = (await sup.get(page_url)).text.replace("\u00a0", " ")
+        assert "удовлетворена частично" in after and "-420,00" in after
+        assert (await sup.get("/console/deadlines")).status_code == 200
+    assert await _count(db, JournalEntry, JournalEntry.kind == DISPUTE_CREDIT) == 1
+    assert await _count(db, Dispute, Dispute.status == "partially_accepted") == 1
+    assert await _count(db, DisputeEvidence) == 1 and len(_files(evidence_dir)) == 1
+
+
+async def test_cabinet_request_answered_with_statement_and_claim(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock, evidence_dir: Path
+) -> None:
+    account, _old, new = await account_with_charges(db, clock)
+    msisdn = await msisdn_of(db, account)
+    assert (await cabinet_login(client, db, msisdn)).status_code == 303
+    index = await client.get("/cabinet/cases")
+    assert index.status_code == 200 and "Мои обращения" in index.text
+    form = await client.get("/cabinet/cases/requests/new")
+    made = await client.post(
+        "/cabinet/cases/requests",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "account_number": account.number,
+            "kind": "debt_details",
+            "text": "Прошу расшифровку долга",
+        },
+    )
+    assert made.status_code == 303, made.text
+    request_url = made.headers["location"]
+    request_id = int(request_url.rsplit("/", 1)[1])
+    async with db.session(write=True) as s:
+        await requests.answer(
+            s, request_id, text="Справка во вложении", attach_statement=True, actor=CLERK
+        )
+    assert await _count(db, OutboxMessage, OutboxMessage.dedupe_key == f"sms:request:{request_id}")
+    page = await client.get(request_url)
+    assert "Справка во вложении" in page.text and "Ответ готов" in page.text
+    pdf = await client.get(f"{request_url}/statement.pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert f"Лицевой счёт {account.number}" in text
+    client.cookies.set("lang", "en")
+    english = await client.get(request_url)
+    assert english.status_code == 200 and "Answer ready" in english.text
+    assert "Debt details across all accounts" in english.text
+    client.cookies.set("lang", "ru")
+
+    claim_form = await client.get("/cabinet/cases/disputes/new")
+    assert f'value="{new.id}"' in claim_form.text
+    refused = await client.post(
+        "/cabinet/cases/disputes",
+        data={
+            "csrf_token": csrf_of(claim_form.text),
+            "account_number": account.number,
+            "open_item_id": str(new.id),
+            "text": "Не пользовался",
+        },
+        files={"files": ("a.pdf", EXE, "application/pdf")},
+    )
+    assert refused.status_code == 422 and "PDF, JPEG" in refused.text
+    assert await _count(db, Dispute) == 0 and _files(evidence_dir) == []
+    filed = await client.post(
+        "/cabinet/cases/disputes",
+        data={
+            "csrf_token": csrf_of(claim_form.text),
+            "account_number": account.number,
+            "open_item_id": str(new.id),
+            "text": "Не пользовался",
+        },
+        files={"files": ("a.pdf", PDF, "application/pdf")},
+    )
+    assert filed.status_code == 303, filed.text
+    shown = await client.get(filed.headers["location"])
+    assert "На рассмотрении" in shown.text and "a.pdf" in shown.text
+    assert await _count(db, WrittenRequest) == 1
+
+
+# Every console page of this package and the roles that may use it.
+READ = ("clerk", "hotline", "collections", "supervisor", "admin")
+DESK = ("clerk", "supervisor")
+ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/console/requests"): READ,
+    ("GET", "/console/requests/1"): READ,
+    ("POST", "/console/requests/1/assign"): ("supervisor",),
+    ("POST", "/console/requests/1/answer"): DESK,
+    ("GET", "/console/requests/1/statement.pdf"): READ,
+    ("GET", "/console/disputes"): READ,
+    ("GET", "/console/disputes/1"): READ,
+    ("GET", "/console/disputes/1/evidence/1"): READ,
+    ("POST", "/console/disputes/1/assign"): ("supervisor",),
+    ("POST", "/console/disputes/1/resolution"): ("supervisor",),
+    ("GET", "/console/deadlines"): ("supervisor",),
+    ("GET", "/console/people/{person}/disputes/new"): DESK,
+    ("POST", "/console/people/{person}/disputes"): DESK,
+    ("GET", "/console/people/{person}/requests/new"): DESK,
+    ("POST", "/console/people/{person}/requests"): DESK,
+}
+
+
+async def test_console_pages_need_a_session_and_the_role(
+    db: Database, clock: FrozenClock, evidence_dir: Path
+) -> None:
+    person = await make_person(db)
+    async with _client(db, 50021) as anonymous:
+        for method, path in ROUTES:
+            url = path.replace("{person}", str(person.id))
+            answer = await anonymous.request(method, url)
+            assert answer.status_code == 303, (method, url)
+            assert answer.headers["location"].startswith("/console/login?next=/console")
+    clients = {}
+    for port, role in enumerate(READ, start=50022):
+        client = _client(db, port)
+        clients[role] = (client, await console_sign_in(client, await make_staff(db, role)))
+    before = await snapshot(db)
+    refused = 0
+    try:
+        for role, (client, csrf) in clients.items():
+            for (method, path), roles in ROUTES.items():
+                if role in roles:
+                    continue
+                url = path.replace("{person}", str(person.id))
+                data = {"csrf_token": csrf, "text": "x", "outcome": "reject", "reason": "x"}
+                answer = await client.request(method, url, data=data if method == "POST" else None)
+                assert answer.status_code == 403, (role, method, url, answer.status_code)
+                refused += 1
+    finally:
+        for client, _csrf in clients.values():
+            await client.aclose()
+    assert refused >= 20
+    assert await snapshot(db) == before
