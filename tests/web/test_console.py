@@ -437,6 +437,9 @@ async def test_hotline_sees_masked_data_and_exact_amounts(db: Database, clock: F
         assert "+7 916 ***-**-33" in text and PHONE not in text
         assert "45** ***456" in text and PASSPORT not in text and "4510123456" not in text
         assert "450,00\u00a0₽" in text and "300,50\u00a0₽" in text
+        # Labels name the SIM and the TV card: masked too, in every table.
+        assert "111-22-33" not in text and "750012345678" not in text
+        assert "***5678" in text
         assert "Принять платёж" not in text and "Показать паспорт" not in text
         assert "Реквизиты по SMS" in text
         sms = await client.post(
