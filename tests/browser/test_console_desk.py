@@ -237,6 +237,14 @@ def test_desk_hotline_and_supervisor(
     assert PASSPORT not in page.content()
     assert_accessible(page)
     _shot(page, "supervisor-audit")
+    # A form whose CSRF token was tampered with: the "stale form" page, and still signed in.
+    page.evaluate("document.querySelector('input[name=csrf_token]').value = 'forged.0'")
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.locator("h1")).to_have_text("Форма устарела")
+    assert_accessible(page)
+    _refusal_seen(errors, 403)
+    page.goto(base + "/console")
+    expect(page.locator("h1")).to_have_text("Поиск абонента")
     assert errors == []
     context.close()
 
