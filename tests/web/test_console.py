@@ -437,6 +437,9 @@ async def test_hotline_sees_masked_data_and_exact_amounts(db: Database, clock: F
         assert "+7 916 ***-**-33" in text and PHONE not in text
         assert "45** ***456" in text and PASSPORT not in text and "4510123456" not in text
         assert "450,00\u00a0₽" in text and "300,50\u00a0₽" in text
+        # Labels name the SIM and the TV card: masked too, in every table.
+        assert "111-22-33" not in text and "750012345678" not in text
+        assert "***5678" in text
         assert "Принять платёж" not in text and "Показать паспорт" not in text
         assert "Реквизиты по SMS" in text
         sms = await client.post(
@@ -485,3 +488,48 @@ async def test_supervisor_reads_who_looked_when_and_why(db: Database, clock: Fro
         assert PASSPORT not in text
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(StaffUser)) == 2
+
+
+async def test_hotline_takes_a_promised_payment_once(db: Database, clock: FrozenClock) -> None:
+    from abonent.accounts import service as accounts
+    from abonent.models import PromisedPayment
+    from tests.promised.helpers import subscriber
+
+    account, _ = await subscriber(db, clock)
+    async with db.session() as session:
+        customer = await accounts.get_customer(session, account.customer_id)
+        assert customer.passport_enc is not None
+        passport = accounts.pii().decrypt(customer.passport_enc)
+    remember_secret(passport)
+    client, csrf, _who = await _signed(db, "hotline")
+    async with aclosing(client):
+        checked = await client.post(
+            f"/console/people/{account.customer_id}/check",
+            data={
+                "csrf_token": csrf,
+                "document_type": "passport_ru",
+                "series_number": passport,
+                "channel": "phone",
+                "purpose": "обещанный платёж",
+            },
+        )
+        assert checked.status_code == 303
+        page = await client.get(f"/console/people/{account.customer_id}")
+        offered = re.findall(r'<option value="(\d+)">', page.text)
+        assert offered, "no promised payment offered"
+        data = {
+            "csrf_token": csrf_of(page.text),
+            "account_number": account.number,
+            "amount_minor": offered[0],
+        }
+        url = f"/console/people/{account.customer_id}/promised-payment"
+        taken = await client.post(url, data=data)
+        assert taken.status_code == 303 and taken.headers["location"].endswith("?done=promised")
+        before = await snapshot(db)
+        again = await client.post(url, data=data)
+        assert again.status_code == 422 and "promised_in_force" in again.text
+        assert {k: v for k, v in (await snapshot(db)).items() if k != "audit_events"} == {
+            k: v for k, v in before.items() if k != "audit_events"
+        }
+    assert await _count(db, PromisedPayment) == 1
+    assert int(offered[0]) > 0

@@ -48,6 +48,7 @@ def load_command(
     print_report(result, host, port, with_worker, time.monotonic() - started, cli=cli)
     print_ussd(result, host, port, cli=cli)
     print_staff(run_async(lambda db: db.run(create_demo_staff)), cli=cli)
+    print_console(result, host, port)
 
 
 def print_staff(employees: tuple[DemoEmployee, ...], *, cli: str = "abonent") -> None:
@@ -59,6 +60,16 @@ def print_staff(employees: tuple[DemoEmployee, ...], *, cli: str = "abonent") ->
     typer.echo(
         f"  A code now: {cli} staff totp clerk (development only), or add the TOTP secret to an "
         'authenticator; then POST /v1/staff/login {"login","password","totp"}.'
+    )
+
+
+def print_console(result: DemoReport, host: str, port: int) -> None:
+    name, phone, passport = result.console_person
+    if not passport:
+        return
+    typer.echo(
+        f"  Console: http://{host}:{port}/console — find {name} by phone {phone}, "
+        f"check the passport {passport[:4]} {passport[4:]} (demo data), two accounts."
     )
 
 

@@ -167,6 +167,8 @@ class DemoReport:
     lookup_tv: tuple[str, str] = ("", "")
     pay_number: str = ""
     """An account in debt to try an OSMP check/pay on."""
+    console_person: tuple[str, str, str] = ("", "", "")
+    """(name, phone, passport) of a person with two accounts, for the staff console's check."""
     reconciled: bool = False
 
 
@@ -845,6 +847,12 @@ class _Simulation:
             tv = next(s for s in self.customers[4].accounts[0].services if s.kind == "tv")
             report.lookup_tv = (tv.card or "", tv.chip or "")
             report.pay_number = self.customers[1].accounts[0].number
+            home_owner = self.customers[4]
+            report.console_person = (
+                home_owner.full_name,
+                home_owner.contact_phone or "",
+                home_owner.passport or "",
+            )
             report.reconciled = (await reconcile(s)).clean
 
 

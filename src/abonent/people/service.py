@@ -202,6 +202,12 @@ def _identifier(service: Service, masked: bool) -> str | None:
     return None
 
 
+def _label(service: Service, masked: bool) -> str:
+    if masked and (service.msisdn or service.smart_card):
+        return f"{accounts.service_kind_label(service.kind)}: {_identifier(service, True)}"
+    return service.label
+
+
 async def view(session: AsyncSession, principal: StaffPrincipal, customer_id: int) -> PersonView:
     check(principal.role, "people.view")
     customer, grant = await require_access(session, principal, customer_id)
@@ -209,16 +215,30 @@ async def view(session: AsyncSession, principal: StaffPrincipal, customer_id: in
     out: list[AccountView] = []
     for account in await reads.accounts_of(session, customer.id):
         services = await reads.services_of(session, account.id)
+        statement = await statements.statement_for(session, account)
+        labels = {s.id: _label(s, masked) for s in services}
+        if masked:
+            # A label names the SIM's number or the TV card in full: masked like the identifier.
+            statement = statement.model_copy(
+                update={
+                    "debt_by_service": [
+                        d.model_copy(update={"label": labels.get(d.service_id, d.label)})
+                        if d.service_id is not None
+                        else d
+                        for d in statement.debt_by_service
+                    ]
+                }
+            )
         out.append(
             AccountView(
                 number=account.number,
                 status=account.status,
-                statement=await statements.statement_for(session, account),
+                statement=statement,
                 services=[
                     ServiceView(
                         id=s.id,
                         kind=s.kind,
-                        label=s.label,
+                        label=labels[s.id],
                         identifier=_identifier(s, masked),
                         status=s.status,
                         suspended_reason=s.suspended_reason,
