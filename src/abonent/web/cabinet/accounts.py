@@ -25,7 +25,7 @@ from abonent.web.cabinet.session import N_, Cabinet, own_account, render_page, s
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
-Number = Annotated[str, Path(max_length=64)]
+Number = Annotated[str, Path()]
 KINDS = {
     "mobile": N_("Мобильная связь"),
     "internet": N_("Интернет"),

@@ -104,12 +104,15 @@ def install(app: Any) -> None:
     """Routes, the shell's static files and the security headers for everything under /cabinet."""
     from starlette.staticfiles import StaticFiles
 
-    from abonent.web.cabinet import accounts, login, session
+    from abonent.web.cabinet import accounts, find, login, pay, promised, session
     from abonent.web.security import SecurityHeaders
     from abonent.web.templating import STATIC_DIR
 
     app.include_router(login.router)
     app.include_router(accounts.router)
+    app.include_router(pay.router)
+    app.include_router(promised.router)
+    app.include_router(find.router)
     app.include_router(router)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(session.LoginRequired, session.login_redirect)
