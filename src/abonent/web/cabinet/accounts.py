@@ -48,6 +48,8 @@ def service_title(service: Service) -> str:
         return mask_msisdn(service.msisdn)
     if service.kind == "tv" and service.smart_card:
         return f"•••• {service.smart_card[-4:]}"
+    if service.kind == "internet" and service.login:
+        return service.login
     return service.label
 
 
