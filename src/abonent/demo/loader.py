@@ -167,6 +167,9 @@ class DemoReport:
     lookup_tv: tuple[str, str] = ("", "")
     pay_number: str = ""
     """An account in debt to try an OSMP check/pay on."""
+    cabinet_msisdn: str = ""
+    """A SIM whose holder owes on several services (internet and TV): the cabinet's demo login."""
+    cabinet_accounts: tuple[str, ...] = ()
     reconciled: bool = False
 
 
@@ -845,6 +848,11 @@ class _Simulation:
             tv = next(s for s in self.customers[4].accounts[0].services if s.kind == "tv")
             report.lookup_tv = (tv.card or "", tv.chip or "")
             report.pay_number = self.customers[1].accounts[0].number
+            home = self.customers[4]
+            report.cabinet_msisdn = (
+                next((sv.msisdn for a in home.accounts for sv in a.services if sv.msisdn), "") or ""
+            )
+            report.cabinet_accounts = tuple(a.number for a in home.accounts)
             report.reconciled = (await reconcile(s)).clean
 
 
