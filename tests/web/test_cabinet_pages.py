@@ -445,3 +445,39 @@ async def test_english_pages(web: httpx.AsyncClient, db: Database, clock: Frozen
         assert "Баланс" not in r.text and "Balance" in r.text, path
     promised_page = await web.get(f"/cabinet/accounts/{account.number}/promised")
     assert "Promised payment" in promised_page.text
+
+
+async def test_statement_downloads_for_a_chosen_period(
+    web: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    account, _s, msisdn = await _holder(db, clock)
+    await _login(web, db, msisdn)
+    period = {"start": "2026-11-01", "end": "2026-11-18"}
+    csv = await web.get(f"/cabinet/accounts/{account.number}/statement.csv", params=period)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "20261101-20261118.csv" in csv.headers["content-disposition"]
+    text = csv.content.decode("utf-8")
+    assert text.startswith("\ufeffДата;Операция")
+    assert "01.11.2026;Входящий остаток;;;;0.00" in text
+    assert text.rstrip().endswith("18.11.2026;Исходящий остаток;;500.00;0.00;-500.00")
+    pdf = await web.get(f"/cabinet/accounts/{account.number}/statement.pdf", params=period)
+    assert pdf.headers["content-type"] == "application/pdf"
+    words = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert f"****{account.number[-4:]}" in words and "01.11.2026" in words
+    filtered = await web.get(
+        f"/cabinet/accounts/{account.number}", params={**period, "kind": "payment"}
+    )
+    assert (
+        'data-kind="charge"'
+        not in filtered.text.split('data-test="history"')[1].split("</table>")[0]
+    )
+    reversed_period = await web.get(
+        f"/cabinet/accounts/{account.number}", params={"start": "2026-11-18", "end": "2026-11-01"}
+    )
+    assert reversed_period.status_code == 200 and "Неверный период" in reversed_period.text
+    other = await web.get(f"/cabinet/accounts/{account.number}/statement.xls")
+    assert other.status_code == 404
