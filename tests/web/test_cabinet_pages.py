@@ -481,3 +481,21 @@ async def test_statement_downloads_for_a_chosen_period(
     assert reversed_period.status_code == 200 and "Неверный период" in reversed_period.text
     other = await web.get(f"/cabinet/accounts/{account.number}/statement.xls")
     assert other.status_code == 404
+
+
+async def test_pages_without_a_session_send_to_the_login(
+    web: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    account, _s, _msisdn = await _holder(db, clock)
+    page = await web.get(f"/cabinet/accounts/{account.number}?kind=payment")
+    assert page.status_code == 303
+    assert page.headers["location"] == (
+        f"/cabinet/login?next=/cabinet/accounts/{account.number}%3Fkind%3Dpayment"
+    )
+    web.cookies.set("ab_session", "forged-or-expired")
+    posted = await web.post(
+        f"/cabinet/accounts/{account.number}/pay", data={"amount": "100", "idempotency_key": "k"}
+    )
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/cabinet/login?next=/cabinet/accounts"
+    assert await _count(db, CardPayment) == 0
