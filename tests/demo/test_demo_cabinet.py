@@ -24,7 +24,7 @@ def test_demo_prints_the_cabinet_login(env_db: str) -> None:
     assert "http://127.0.0.1:8000/cabinet/login" in out
     assert "http://127.0.0.1:8000/dev/sms" in out
     assert "http://127.0.0.1:8000/cabinet/find" in out
-    found = re.search(r"/cabinet/login\s+— phone number (\+7\d{10})", out)
+    found = re.search(r"/cabinet/login with the phone number (\+7\d{10})", out)
     assert found, out
     msisdn = found.group(1)
 

@@ -14,7 +14,7 @@ def print_cabinet(r: DemoReport, host: str, port: int) -> None:
         return
     say("")
     say("The subscriber's cabinet (a phone or a browser; Russian, English at the bottom):")
-    say(f"  {base}/cabinet/login  — phone number {r.cabinet_msisdn}")
+    say(f"  log in at {base}/cabinet/login with the phone number {r.cabinet_msisdn}")
     say(
         f"  the SMS code appears at {base}/dev/sms (and {base}/dev/sms.json); the demo serves "
         "with ABONENT_ENV=development"
