@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from abonent.cli.charges import progress_bar, run_refusing, say
 from abonent.cli.common import console, run_async, settings
+from abonent.cli.demo_cabinet import print_cabinet
 from abonent.db.uow import Database
 from abonent.demo.loader import DEFAULT_CUSTOMERS, DEFAULT_SEED, DemoReport, load_demo
 from abonent.demo.staff import DemoEmployee, create_demo_staff
@@ -47,6 +48,7 @@ def load_command(
     cli = cli_for(settings().database_url)
     print_report(result, host, port, with_worker, time.monotonic() - started, cli=cli)
     print_ussd(result, host, port, cli=cli)
+    print_cabinet(result, host, port)
     print_staff(run_async(lambda db: db.run(create_demo_staff)), cli=cli)
     print_console(result, host, port)
 

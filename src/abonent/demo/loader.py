@@ -169,6 +169,9 @@ class DemoReport:
     """An account in debt to try an OSMP check/pay on."""
     console_person: tuple[str, str, str] = ("", "", "")
     """(name, phone, passport) of a person with two accounts, for the staff console's check."""
+    cabinet_msisdn: str = ""
+    """A SIM whose holder owes on several services (internet and TV): the cabinet's demo login."""
+    cabinet_accounts: tuple[str, ...] = ()
     reconciled: bool = False
 
 
@@ -853,6 +856,11 @@ class _Simulation:
                 home_owner.contact_phone or "",
                 home_owner.passport or "",
             )
+            home = home_owner
+            report.cabinet_msisdn = (
+                next((sv.msisdn for a in home.accounts for sv in a.services if sv.msisdn), "") or ""
+            )
+            report.cabinet_accounts = tuple(a.number for a in home.accounts)
             report.reconciled = (await reconcile(s)).clean
 
 

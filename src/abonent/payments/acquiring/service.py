@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,8 +134,13 @@ async def create(
     currency: str,
     return_url: str | None,
     actor: Actor,
+    landing_url: Callable[[int], str] | None = None,
 ) -> CardView:
-    """Record a pending card payment, then create it at the provider (outside our transaction)."""
+    """Record a pending card payment, then create it at the provider (outside our transaction).
+
+    The payer comes back to the public result page, or to ``landing_url(card_id)`` when the
+    surface that started the payment has a page of its own (the cabinet's).
+    """
 
     async def record_pending(session: AsyncSession) -> CardView:
         account = await get_account(session, account_number)
@@ -175,7 +180,7 @@ async def create(
             currency=currency,
             description=f"Оплата услуг связи, ЛС {mask_account_number(view.account_number)}",
             notify_url=notify_url(settings, provider.name),
-            return_url=result_url(settings, card_id),
+            return_url=landing_url(card_id) if landing_url else result_url(settings, card_id),
         )
     except Exception as exc:
         # The payer never got a payment page, so nothing can have been paid.

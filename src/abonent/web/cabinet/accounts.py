@@ -25,7 +25,7 @@ from abonent.web.cabinet.session import N_, Cabinet, own_account, render_page, s
 
 router = APIRouter(prefix="/cabinet", include_in_schema=False)
 
-Number = Annotated[str, Path(max_length=64)]
+Number = Annotated[str, Path()]
 KINDS = {
     "mobile": N_("Мобильная связь"),
     "internet": N_("Интернет"),
@@ -48,6 +48,8 @@ def service_title(service: Service) -> str:
         return mask_msisdn(service.msisdn)
     if service.kind == "tv" and service.smart_card:
         return f"•••• {service.smart_card[-4:]}"
+    if service.kind == "internet" and service.login:
+        return service.login
     return service.label
 
 

@@ -104,7 +104,7 @@ def install(app: Any) -> None:
     """Routes, the shell's static files and the security headers for everything under /cabinet."""
     from starlette.staticfiles import StaticFiles
 
-    from abonent.web.cabinet import accounts, cases, check_sms, login, session
+    from abonent.web.cabinet import accounts, cases, check_sms, find, login, pay, promised, session
     from abonent.web.security import SecurityHeaders
     from abonent.web.templating import STATIC_DIR
 
@@ -112,6 +112,9 @@ def install(app: Any) -> None:
     app.include_router(accounts.router)
     app.include_router(check_sms.router)
     app.include_router(cases.router)
+    app.include_router(pay.router)
+    app.include_router(promised.router)
+    app.include_router(find.router)
     app.include_router(router)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(session.LoginRequired, session.login_redirect)

@@ -200,8 +200,10 @@ async def render_page(
 
 
 def login_redirect(request: Request, exc: Exception) -> Response:
-    target = exc.next_path if isinstance(exc, LoginRequired) else "/cabinet"
-    response = RedirectResponse(f"/cabinet/login?next={quote(safe_next(target))}", status_code=303)
+    # Back to the page after the login; a form's POST is not replayed (its page is the default).
+    wanted = exc.next_path if isinstance(exc, LoginRequired) and request.method == "GET" else None
+    target = safe_next(wanted)
+    response = RedirectResponse(f"/cabinet/login?next={quote(target)}", status_code=303)
     if request.cookies.get(SESSION_COOKIE):
         response.delete_cookie(SESSION_COOKIE, path="/")
     return response
