@@ -24,6 +24,8 @@ from abonent.api.v1 import customers as v1_customers
 from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import me as v1_me
+from abonent.api.v1 import me_history as v1_me_history
+from abonent.api.v1 import me_money as v1_me_money
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import people as v1_people
 from abonent.api.v1 import promised as v1_promised
@@ -120,6 +122,8 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_requests.router, prefix="/v1")
     app.include_router(v1_auth.router, prefix="/v1")
     app.include_router(v1_me.router, prefix="/v1")
+    app.include_router(v1_me_history.router, prefix="/v1")
+    app.include_router(v1_me_money.router, prefix="/v1")
     app.include_router(v1_public.router, prefix="/v1")
     app.include_router(acquiring.router)
     app.include_router(card_result.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import Account, Contract, Customer, LoginCode, Service, SubscriberSession
@@ -40,6 +40,23 @@ async def session_by_access(session: AsyncSession, digest: str) -> SubscriberSes
     return await session.scalar(
         select(SubscriberSession).where(SubscriberSession.access_hash == digest)
     )
+
+
+async def session_with_account(
+    session: AsyncSession, digest: str, number: str
+) -> tuple[SubscriberSession, int | None, str | None, str | None] | None:
+    """The session of an access token and, in the same query, its customer's account of that
+    number (NULLs when the customer holds no such account)."""
+    result = await session.execute(
+        select(SubscriberSession, Account.id, Account.number, Account.currency)
+        .outerjoin(
+            Account,
+            and_(Account.customer_id == SubscriberSession.customer_id, Account.number == number),
+        )
+        .where(SubscriberSession.access_hash == digest)
+    )
+    row = result.first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 async def session_by_refresh(session: AsyncSession, digest: str) -> SubscriberSession | None:

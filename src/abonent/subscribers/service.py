@@ -254,6 +254,11 @@ async def refresh(session: AsyncSession, refresh_token: str) -> Tokens:
 
 async def authenticate(session: AsyncSession, access_token: str) -> Principal:
     row = await repo.session_by_access(session, _token_hash(access_token or ""))
+    return await _live(session, row)
+
+
+async def _live(session: AsyncSession, row: SubscriberSession | None) -> Principal:
+    """The principal of a session found by its access token, if it is still live."""
     now = clock.now()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("not logged in")
@@ -271,6 +276,37 @@ async def authenticate(session: AsyncSession, access_token: str) -> Principal:
             row.access_expires_at = min(now + _web_idle(), row.expires_at)
         await session.flush()
     return Principal(row.customer_id, row.msisdn, row.id, row.kind)
+
+
+NO_SUCH_ACCOUNT = "no such account"
+"""The one detail of every refused account number: another's reads exactly as an unknown one."""
+
+
+@dataclass(frozen=True)
+class OwnAccount:
+    """An account of the caller's customer, as plain values (no ORM object leaves the unit)."""
+
+    principal: Principal
+    account_id: int
+    number: str
+    currency: str
+
+
+async def authenticate_for_account(
+    session: AsyncSession, access_token: str, number: str
+) -> OwnAccount:
+    """The caller and their account ``number`` in ONE query (token → session → customer →
+    account). Not logged in: ``NotAuthenticated``; logged in, but not an account of theirs
+    (another customer's, unknown, malformed): ``AccountNotFound``, always the same words."""
+    found = await repo.session_with_account(
+        session, _token_hash(access_token or ""), (number or "").strip()
+    )
+    principal = await _live(session, found[0] if found is not None else None)
+    assert found is not None
+    _, account_id, account_number, currency = found
+    if account_id is None or account_number is None or currency is None:
+        raise AccountNotFound(NO_SUCH_ACCOUNT)
+    return OwnAccount(principal, int(account_id), str(account_number), str(currency))
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:
@@ -312,7 +348,7 @@ async def own_accounts(session: AsyncSession, principal: Principal) -> list[Acco
 async def own_account(session: AsyncSession, principal: Principal, number: str) -> Account:
     account = await repo.account_of(session, principal.customer_id, (number or "").strip())
     if account is None:
-        raise AccountNotFound(f"no account {number}")
+        raise AccountNotFound(NO_SUCH_ACCOUNT)
     return account
 
 
