@@ -15,6 +15,7 @@ from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Forbidden, Unauthorized
 from abonent.staff.service import TOKEN_PREFIX as STAFF_TOKEN_PREFIX
+from abonent.subscribers import reader as subscriber_reads
 from abonent.subscribers import service as subscribers
 from abonent.subscribers.errors import NotAuthenticated, WrongAudience
 from abonent.subscribers.service import OwnAccount, Principal
@@ -200,8 +201,12 @@ class _OwnAccountBearer(_SubscriberBearer):
         number: Annotated[str, Path(description="account number (12 digits)", max_length=64)],
     ) -> OwnAccount:
         token = subscriber_token_of(request)
-        async with database_of(request).session() as session:
-            own = await subscribers.authenticate_for_account(session, token, number)
+        db = database_of(request)
+        # One statement outside any transaction; a unit of work only when a write is due.
+        own = await subscriber_reads.own_account(db.engine, token, number)
+        if own is None:
+            async with db.session() as session:
+                own = await subscribers.authenticate_for_account(session, token, number)
         _as_subscriber(request, own.principal)
         return own
 

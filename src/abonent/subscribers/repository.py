@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import Account, Contract, Customer, LoginCode, Service, SubscriberSession
@@ -57,6 +57,34 @@ async def session_with_account(
     )
     row = result.first()
     return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+# Built once, run on the hot path by ``reader.py`` (positional: $1 the digest, $2 the number).
+LIVE_WITH_ACCOUNT = (
+    select(
+        SubscriberSession.id,
+        SubscriberSession.customer_id,
+        SubscriberSession.msisdn,
+        SubscriberSession.kind,
+        SubscriberSession.revoked_at,
+        SubscriberSession.access_expires_at,
+        SubscriberSession.expires_at,
+        SubscriberSession.last_seen_at,
+        Account.id,
+        Account.number,
+        Account.currency,
+    )
+    .select_from(SubscriberSession)
+    .outerjoin(
+        Account,
+        and_(
+            Account.customer_id == SubscriberSession.customer_id,
+            Account.number == bindparam("number"),
+        ),
+    )
+    .where(SubscriberSession.access_hash == bindparam("digest"))
+)
+"""The session of an access token and its customer's account of a number, as plain columns."""
 
 
 async def session_by_refresh(session: AsyncSession, digest: str) -> SubscriberSession | None:

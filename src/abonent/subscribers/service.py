@@ -83,8 +83,12 @@ def _code_hash(msisdn: str, code: str) -> str:
     return hmac.new(_code_key(), f"{msisdn}:{code}".encode(), "sha256").hexdigest()
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """How an access or refresh token is kept and looked up: its sha256, in hex."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_token_hash = token_hash
 
 
 def _msisdn(raw: str) -> str:
@@ -257,19 +261,44 @@ async def authenticate(session: AsyncSession, access_token: str) -> Principal:
     return await _live(session, row)
 
 
+def needs_write(
+    *,
+    kind: str,
+    revoked_at: dt.datetime | None,
+    access_expires_at: dt.datetime,
+    expires_at: dt.datetime,
+    last_seen_at: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    """The rules of a live access token, on plain values: ``NotAuthenticated`` when it is not
+    live; True when using it must write (a web session timed out, or ``last_seen_at`` is due)."""
+    if revoked_at is not None:
+        raise NotAuthenticated("not logged in")
+    if access_expires_at <= now or expires_at <= now:
+        raise NotAuthenticated("token expired")
+    if kind == "web" and last_seen_at + _web_idle() <= now:
+        return True
+    # Written at most once a minute, so that reads stay reads under load.
+    return now - last_seen_at >= dt.timedelta(minutes=1)
+
+
 async def _live(session: AsyncSession, row: SubscriberSession | None) -> Principal:
     """The principal of a session found by its access token, if it is still live."""
     now = clock.now()
-    if row is None or row.revoked_at is not None:
+    if row is None:
         raise NotAuthenticated("not logged in")
-    if row.access_expires_at <= now or row.expires_at <= now:
-        raise NotAuthenticated("token expired")
-    if row.kind == "web" and row.last_seen_at + _web_idle() <= now:
-        _revoke(row, "idle")
-        await session.flush()
-        raise NotAuthenticated("session timed out")
-    # Written at most once a minute, so that reads stay reads under load.
-    if now - row.last_seen_at >= dt.timedelta(minutes=1):
+    if needs_write(
+        kind=row.kind,
+        revoked_at=row.revoked_at,
+        access_expires_at=row.access_expires_at,
+        expires_at=row.expires_at,
+        last_seen_at=row.last_seen_at,
+        now=now,
+    ):
+        if row.kind == "web" and row.last_seen_at + _web_idle() <= now:
+            _revoke(row, "idle")
+            await session.flush()
+            raise NotAuthenticated("session timed out")
         row.last_seen_at = now
         if row.kind == "web":
             # Sliding: a web session stays up while used, up to its absolute end.
