@@ -9,7 +9,8 @@ pays the token check and the owner check; the floor is the bare Starlette + asyn
 ``bench_statement_http.py`` reading one balance.
 
 Target: req/s(me statement) / req/s(floor) >= 0.5. Last line: ``me_statement_ratio=<x>``.
-Knobs: BENCH_ME_ACCOUNTS, BENCH_ME_SESSIONS, BENCH_ME_SECONDS, BENCH_ME_ROUNDS.
+Knobs: BENCH_ME_ACCOUNTS, BENCH_ME_SESSIONS, BENCH_ME_SECONDS, BENCH_ME_ROUNDS,
+BENCH_ME_TIMEOUT (wrk's socket timeout, seconds; 10).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ ACCOUNTS = int(os.environ.get("BENCH_ME_ACCOUNTS", "10000"))
 SESSIONS = int(os.environ.get("BENCH_ME_SESSIONS", "2000"))
 SECONDS = int(os.environ.get("BENCH_ME_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ME_ROUNDS", "2"))
+TIMEOUT_S = int(os.environ.get("BENCH_ME_TIMEOUT", "10"))
+"""wrk's socket timeout, for both servers: on a busy machine one worker's p99 passes 2 s."""
 WORKERS = 1
 CONNECTIONS = 64
 
@@ -207,9 +210,17 @@ def main() -> None:
             for name in order:
                 if name == "floor":
                     with server(floor_cmd, port=floor_port, env=floor_env) as base:
-                        run_wrk(base, floor_lua, connections=CONNECTIONS, seconds=3)
+                        run_wrk(
+                            base, floor_lua, connections=CONNECTIONS, seconds=3, timeout_s=TIMEOUT_S
+                        )
                         floors.append(
-                            run_wrk(base, floor_lua, connections=CONNECTIONS, seconds=SECONDS)
+                            run_wrk(
+                                base,
+                                floor_lua,
+                                connections=CONNECTIONS,
+                                seconds=SECONDS,
+                                timeout_s=TIMEOUT_S,
+                            )
                         )
                         _no_failures(floors[-1])
                     say("  " + _line("floor", floors[-1]))
@@ -217,8 +228,16 @@ def main() -> None:
                 with server(app_cmd, port=app_port, env=app_env) as base:
                     if round_ == 1:
                         _check_served(base, url, pairs)
-                    run_wrk(base, app_lua, connections=CONNECTIONS, seconds=3)
-                    apps.append(run_wrk(base, app_lua, connections=CONNECTIONS, seconds=SECONDS))
+                    run_wrk(base, app_lua, connections=CONNECTIONS, seconds=3, timeout_s=TIMEOUT_S)
+                    apps.append(
+                        run_wrk(
+                            base,
+                            app_lua,
+                            connections=CONNECTIONS,
+                            seconds=SECONDS,
+                            timeout_s=TIMEOUT_S,
+                        )
+                    )
                     _no_failures(apps[-1])
                 say("  " + _line("me statement", apps[-1]))
     floor_rps = sum(r.requests_per_s for r in floors) / len(floors)
