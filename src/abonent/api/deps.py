@@ -15,6 +15,7 @@ from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Forbidden, Unauthorized
 from abonent.staff.service import TOKEN_PREFIX as STAFF_TOKEN_PREFIX
+from abonent.statement.reader import gate as pool_gate
 from abonent.subscribers import reader as subscriber_reads
 from abonent.subscribers import service as subscribers
 from abonent.subscribers.errors import NotAuthenticated, WrongAudience
@@ -205,7 +206,9 @@ class _OwnAccountBearer(_SubscriberBearer):
         # One statement outside any transaction; a unit of work only when a write is due.
         own = await subscriber_reads.own_account(db.engine, token, number)
         if own is None:
-            async with db.session() as session:
+            # Under the same gate as the hot-path reads, so that it never needs an overflow
+            # connection of the pool either.
+            async with pool_gate(db.engine), db.session() as session:
                 own = await subscribers.authenticate_for_account(session, token, number)
         _as_subscriber(request, own.principal)
         return own

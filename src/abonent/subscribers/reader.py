@@ -12,18 +12,16 @@ Nothing is cached across requests.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from abonent.accounts.errors import AccountNotFound
 from abonent.kit import clock
+from abonent.statement.reader import gate
 from abonent.subscribers.errors import NotAuthenticated
 from abonent.subscribers.repository import LIVE_WITH_ACCOUNT
 from abonent.subscribers.service import (
@@ -35,17 +33,6 @@ from abonent.subscribers.service import (
 )
 
 _compiled: dict[int, str] = {}
-_gates: weakref.WeakKeyDictionary[Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-def _gate(engine: AsyncEngine) -> asyncio.Semaphore:
-    """No more of these at once than the pool keeps connections (see statement/reader.py)."""
-    gate = _gates.get(engine.sync_engine)
-    if gate is None:
-        pool = engine.sync_engine.pool
-        size = pool.size() if isinstance(pool, QueuePool) else 10
-        gate = _gates[engine.sync_engine] = asyncio.Semaphore(max(size, 1))
-    return gate
 
 
 def _asyncpg_sql(dialect: Dialect) -> str:
@@ -64,7 +51,7 @@ async def _row(engine: AsyncEngine, digest: str, number: str) -> Sequence[Any] |
             params = {"digest": digest, "number": number}
             return (await connection.execute(LIVE_WITH_ACCOUNT, params)).first()
     sql = _asyncpg_sql(engine.dialect)
-    async with _gate(engine):
+    async with gate(engine):
         pooled = await greenlet_spawn(engine.sync_engine.raw_connection)
         try:
             driver: Any = pooled.driver_connection
