@@ -111,6 +111,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     cabinet.install(app)
     app.include_router(health.router)
     app.include_router(ops.router)
+    app.include_router(v1_me.hot, prefix="/v1")  # the subscriber's statement: matched early
     app.include_router(v1_customers.router, prefix="/v1")
     app.include_router(v1_accounts.router, prefix="/v1")
     app.include_router(v1_lookup.router, prefix="/v1")
