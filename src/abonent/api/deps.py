@@ -203,13 +203,17 @@ class _OwnAccountBearer(_SubscriberBearer):
     ) -> OwnAccount:
         token = subscriber_token_of(request)
         db = database_of(request)
-        # One statement outside any transaction; a unit of work only when a write is due.
-        own = await subscriber_reads.own_account(db.engine, token, number)
-        if own is None:
-            # Under the same gate as the hot-path reads, so that it never needs an overflow
-            # connection of the pool either.
+        # One statement outside any transaction; a unit of work only when a write is due, under
+        # the same gate as the hot-path reads so that it never needs an overflow connection.
+        checked = await subscriber_reads.own_account(db.engine, token, number)
+        if checked is None:
             async with pool_gate(db.engine), db.session() as session:
                 own = await subscribers.authenticate_for_account(session, token, number)
+        else:
+            own = checked.own
+            if checked.seen is not None:
+                async with pool_gate(db.engine), db.session() as session:
+                    await subscribers.record_seen(session, checked.seen)
         _as_subscriber(request, own.principal)
         return own
 

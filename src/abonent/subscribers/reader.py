@@ -5,14 +5,16 @@ every request. The ordinary path (``service.authenticate_for_account``) is a uni
 the query, COMMIT, three round trips. A read needs none of that when nothing is to be written,
 so this runs :data:`repository.LIVE_WITH_ACCOUNT` as one statement on a pooled connection (on
 PostgreSQL straight on asyncpg, as ``statement/reader.py`` does for the statement) and applies
-the same rules (``service.needs_write``). When a write is due (``last_seen_at`` at most once a
-minute, a web session's idle timeout) it answers None and the caller takes the ordinary path.
+the same rules (``service.needs_write``). When ``last_seen_at`` is due (at most once a minute)
+it says so and the caller records it with one UPDATE in a unit of work; a timed-out web session
+answers None and the caller takes the ordinary path, which revokes it.
 Nothing is cached across requests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -28,7 +30,10 @@ from abonent.subscribers.service import (
     NO_SUCH_ACCOUNT,
     OwnAccount,
     Principal,
+    Seen,
     needs_write,
+    seen_now,
+    timed_out,
     token_hash,
 )
 
@@ -64,23 +69,34 @@ async def _row(engine: AsyncEngine, digest: str, number: str) -> Sequence[Any] |
     return found
 
 
-async def own_account(engine: AsyncEngine, access_token: str, number: str) -> OwnAccount | None:
-    """The caller and their account ``number``; None when the ordinary path must run (a write
-    is due). Refusals as ``service.authenticate_for_account``: ``NotAuthenticated``, then
-    ``AccountNotFound`` with the one detail every refused number gets."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    own: OwnAccount
+    seen: Seen | None
+    """A use to record (``service.record_seen``, in a unit of work), at most once a minute."""
+
+
+async def own_account(engine: AsyncEngine, access_token: str, number: str) -> Checked | None:
+    """The caller and their account ``number``, and whether the use must be recorded; None
+    when the ordinary path must run (a web session timed out: it is revoked there). Refusals as
+    ``service.authenticate_for_account``: ``NotAuthenticated``, then ``AccountNotFound`` with the
+    one detail every refused number gets."""
     row = await _row(engine, token_hash(access_token or ""), (number or "").strip())
     if row is None:
         raise NotAuthenticated("not logged in")
-    (sid, customer_id, msisdn, kind, revoked, access_until, until, seen, aid, anum, cur) = row
-    if needs_write(
+    (sid, customer_id, msisdn, kind, revoked, access_until, until, last_seen, aid, anum, cur) = row
+    now = clock.now()
+    due = needs_write(
         kind=kind,
         revoked_at=revoked,
         access_expires_at=access_until,
         expires_at=until,
-        last_seen_at=seen,
-        now=clock.now(),
-    ):
+        last_seen_at=last_seen,
+        now=now,
+    )
+    if due and timed_out(kind=kind, last_seen_at=last_seen, now=now):
         return None
     if aid is None:
         raise AccountNotFound(NO_SUCH_ACCOUNT)
-    return OwnAccount(Principal(customer_id, msisdn, sid, kind), aid, anum, cur)
+    seen = seen_now(session_id=sid, kind=kind, expires_at=until, now=now) if due else None
+    return Checked(OwnAccount(Principal(customer_id, msisdn, sid, kind), aid, anum, cur), seen)

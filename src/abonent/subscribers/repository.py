@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import Account, Contract, Customer, LoginCode, Service, SubscriberSession
@@ -149,3 +150,18 @@ async def contract_holder(session: AsyncSession, contract: str) -> tuple[str, st
         )
     ).first()
     return None if row is None else (str(row[0]), str(row[1]))
+
+
+async def touch(
+    session: AsyncSession, session_id: int, seen_at: dt.datetime, access_until: dt.datetime | None
+) -> None:
+    """Record a use of the session (and a web session's slid access deadline): one UPDATE."""
+    values: dict[str, dt.datetime] = {"last_seen_at": seen_at}
+    if access_until is not None:
+        values["access_expires_at"] = access_until
+    await session.execute(
+        update(SubscriberSession)
+        .where(SubscriberSession.id == session_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

@@ -307,6 +307,29 @@ async def _live(session: AsyncSession, row: SubscriberSession | None) -> Princip
     return Principal(row.customer_id, row.msisdn, row.id, row.kind)
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A use of a session to record: when, and a web session's new (slid) access deadline."""
+
+    session_id: int
+    at: dt.datetime
+    access_until: dt.datetime | None
+
+
+def seen_now(*, session_id: int, kind: str, expires_at: dt.datetime, now: dt.datetime) -> Seen:
+    """What a use of a live session that is due a write records (not a timed-out web one)."""
+    slid = min(now + _web_idle(), expires_at) if kind == "web" else None
+    return Seen(session_id, now, slid)
+
+
+def timed_out(*, kind: str, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
+    return kind == "web" and last_seen_at + _web_idle() <= now
+
+
+async def record_seen(session: AsyncSession, seen: Seen) -> None:
+    await repo.touch(session, seen.session_id, seen.at, seen.access_until)
+
+
 NO_SUCH_ACCOUNT = "no such account"
 """The one detail of every refused account number: another's reads exactly as an unknown one."""
 
