@@ -470,14 +470,22 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(
-    base: str, script: Path, *, connections: int = 64, threads: int = 2, seconds: int = 10
+    base: str,
+    script: Path,
+    *,
+    connections: int = 64,
+    threads: int = 2,
+    seconds: int = 10,
+    timeout_s: int | None = None,
 ) -> WrkResult:
+    """``timeout_s``: wrk's socket timeout (its default, 2 s, counts a slower answer as bad)."""
     out = subprocess.run(
         [
             WRK,
             f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
+            *([f"--timeout={timeout_s}s"] if timeout_s else []),
             "--latency",
             "-s",
             str(script),

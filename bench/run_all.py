@@ -25,6 +25,8 @@ TARGETS = {
     "import_schema_ratio": ("bench_import.py", ">=", 0.3),
     "osmp_pay_ratio": ("bench_osmp.py", ">=", 0.3),
     "ussd_http_ratio": ("bench_ussd.py", ">=", 0.5),
+    # /v1/me/accounts/{number}/statement with a subscriber token, one worker against one.
+    "me_statement_ratio": ("bench_me.py", ">=", 0.5),
     # The same run's 99th percentile latency at 16 connections, in milliseconds.
     "osmp_pay_p99_ms": ("bench_osmp.py", "<=", 100.0),
 }

@@ -26,6 +26,8 @@ from abonent.api.v1 import disputes as v1_disputes
 from abonent.api.v1 import lookup as v1_lookup
 from abonent.api.v1 import me as v1_me
 from abonent.api.v1 import me_cases as v1_me_cases
+from abonent.api.v1 import me_history as v1_me_history
+from abonent.api.v1 import me_money as v1_me_money
 from abonent.api.v1 import notices as v1_notices
 from abonent.api.v1 import payments as payments_api
 from abonent.api.v1 import people as v1_people
@@ -115,6 +117,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     console.install(app)
     app.include_router(health.router)
     app.include_router(ops.router)
+    app.include_router(v1_me.hot, prefix="/v1")  # the subscriber's statement: matched early
     app.include_router(v1_customers.router, prefix="/v1")
     app.include_router(v1_accounts.router, prefix="/v1")
     app.include_router(v1_lookup.router, prefix="/v1")
@@ -128,6 +131,8 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(v1_auth.router, prefix="/v1")
     app.include_router(v1_me.router, prefix="/v1")
     app.include_router(v1_me_cases.router, prefix="/v1")
+    app.include_router(v1_me_history.router, prefix="/v1")
+    app.include_router(v1_me_money.router, prefix="/v1")
     app.include_router(v1_public.router, prefix="/v1")
     app.include_router(v1_notices.router, prefix="/v1")
     app.include_router(acquiring.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +14,12 @@ from abonent.apikeys.permissions import PERMISSIONS, allowed
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.errors import Forbidden, Unauthorized
+from abonent.staff.service import TOKEN_PREFIX as STAFF_TOKEN_PREFIX
+from abonent.statement.reader import gate as pool_gate
+from abonent.subscribers import reader as subscriber_reads
 from abonent.subscribers import service as subscribers
 from abonent.subscribers.errors import NotAuthenticated, WrongAudience
-from abonent.subscribers.service import Principal
+from abonent.subscribers.service import OwnAccount, Principal
 
 
 async def get_db(request: Request) -> Database:
@@ -123,6 +126,25 @@ Session = Annotated[AsyncSession, Depends(read_session)]
 Db = Annotated[Database, Depends(get_db)]
 
 
+# --- audiences: who a bearer credential is for ---------------------------------------------------
+# Decided here, once, by the credential's shape: API keys are ``abk_…``, staff sessions
+# ``abs_…``; a subscriber's token is anything else (``token_urlsafe``, no prefix). Staff routes
+# (``staff_deps.py``) take only ``abs_``; API-key routes refuse a subscriber's token when it is
+# one (``_refuse_subscriber_token``, on the refusal path only); subscriber routes refuse the
+# other two, and any ``X-API-Key``, without a query.
+
+API_KEY, STAFF, SUBSCRIBER = "api_key", "staff", "subscriber"
+
+
+def audience_of(token: str) -> str:
+    """``api_key``, ``staff`` or ``subscriber``: which door this bearer credential is for."""
+    if token.startswith(apikeys.PREFIX):
+        return API_KEY
+    if token.startswith(STAFF_TOKEN_PREFIX):
+        return STAFF
+    return SUBSCRIBER
+
+
 # --- the subscriber (mobile app / cabinet) ----------------------------------------------------
 
 
@@ -130,15 +152,73 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def subscriber(request: Request) -> Principal:
-    """Dependency: a subscriber's access token. A staff API key is the wrong audience here."""
+def subscriber_token_of(request: Request) -> str:
+    """The bearer token of a subscriber route, or the refusal: none (401), or a credential of
+    another audience (403 ``auth.wrong_audience``)."""
+    if request.headers.get("x-api-key"):
+        raise WrongAudience("a staff API key cannot act as a subscriber")
     token = api_key_of(request)
     if not token:
         raise NotAuthenticated("a subscriber token is required (Authorization: Bearer …)")
-    if token.startswith(apikeys.PREFIX):
+    audience = audience_of(token)
+    if audience == API_KEY:
         raise WrongAudience("a staff API key cannot act as a subscriber")
-    async with database_of(request).session() as session:
-        return await subscribers.authenticate(session, token)
+    if audience == STAFF:
+        raise WrongAudience("a staff session cannot act as a subscriber")
+    return token
 
 
+def _as_subscriber(request: Request, principal: Principal) -> None:
+    # A subscriber's Idempotency-Keys are theirs across sessions (a retry after a refresh).
+    request.state.idempotency_scope = f"subscriber:{principal.customer_id}"
+    request.state.subscriber = principal
+
+
+class _SubscriberBearer(HTTPBearer):
+    """``Subscriber``: a live subscriber access token (documented in OpenAPI as a scheme)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name="SubscriberToken",
+            description="A subscriber's access token from POST /v1/auth/token.",
+        )
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        token = subscriber_token_of(request)
+        async with database_of(request).session() as session:
+            principal = await subscribers.authenticate(session, token)
+        _as_subscriber(request, principal)
+        return principal
+
+
+class _OwnAccountBearer(_SubscriberBearer):
+    """``Own``: the caller and the account ``{number}`` of the path, which must be theirs; one
+    query for both. Another customer's account is refused exactly as an unknown number."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        number: Annotated[str, Path(description="account number (12 digits)", max_length=64)],
+    ) -> OwnAccount:
+        token = subscriber_token_of(request)
+        db = database_of(request)
+        # One statement outside any transaction; a unit of work only when a write is due, under
+        # the same gate as the hot-path reads so that it never needs an overflow connection.
+        checked = await subscriber_reads.own_account(db.engine, token, number)
+        if checked is None:
+            async with pool_gate(db.engine), db.session() as session:
+                own = await subscribers.authenticate_for_account(session, token, number)
+        else:
+            own = checked.own
+            if checked.seen is not None:
+                async with pool_gate(db.engine), db.session() as session:
+                    await subscribers.record_seen(session, checked.seen)
+        _as_subscriber(request, own.principal)
+        return own
+
+
+subscriber = _SubscriberBearer()
 Subscriber = Annotated[Principal, Depends(subscriber)]
+Own = Annotated[OwnAccount, Depends(_OwnAccountBearer())]
+"""A route under ``/v1/me/accounts/{number}/…`` takes this instead of ``Subscriber``."""

@@ -9,11 +9,10 @@ from fastapi import Request
 from fastapi.security import HTTPBearer
 
 from abonent import staff
-from abonent.api.deps import database_of
+from abonent.api.deps import STAFF, audience_of, database_of
 from abonent.kit.errors import Forbidden, Unauthorized
 from abonent.staff.principal import StaffPrincipal
 from abonent.staff.roles import ROLES
-from abonent.staff.service import TOKEN_PREFIX
 
 
 def bearer_of(request: Request) -> str | None:
@@ -41,7 +40,7 @@ class _RequireStaff(HTTPBearer):
                 "a staff session is required (Authorization: Bearer …)",
                 code="auth.not_authenticated",
             )
-        if not token.startswith(TOKEN_PREFIX):
+        if audience_of(token) != STAFF:
             # An API key or a subscriber's token: a real credential, for another door.
             raise Forbidden("staff routes take a staff session", code="auth.wrong_audience")
 

@@ -6,11 +6,14 @@ depends on its size, not on how long the account's history is.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.kit.errors import InvalidInput
+from abonent.ledger import chart
 from abonent.models import JournalEntry, OpenItem, Posting
 from abonent.statement import repository as repo
 
@@ -50,3 +53,50 @@ async def open_items_page(
     return await repo.open_items_after(
         session, account_id, only_open=only_open, after_id=after_id, limit=limit
     )
+
+
+ENTRY_KINDS = (
+    chart.CHARGE,
+    chart.FEE,
+    chart.PAYMENT,
+    chart.REVERSAL,
+    chart.PROMISED,
+    chart.WRITE_OFF,
+)
+"""The kinds of entry the subscriber's history can be filtered by."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    """One entry as the subscriber sees it: what happened and what it did to the balance."""
+
+    id: int
+    business_date: dt.date
+    kind: str
+    memo: str
+    created_at: dt.datetime
+    reverses_entry_id: int | None
+    balance_effect_minor: int
+    """Kopecks: a payment raises the balance (> 0), a charge lowers it (< 0)."""
+
+
+async def subscriber_history(
+    session: AsyncSession,
+    account_id: int,
+    *,
+    start: dt.date | None,
+    end: dt.date | None,
+    kind: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[HistoryLine]:
+    """Newest first, keyset-paged, filtered by business date (inclusive) and entry kind."""
+    if kind is not None and kind not in ENTRY_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(ENTRY_KINDS)}", code="kind_invalid")
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("the period ends before it starts", code="period_invalid")
+    rows = await repo.subscriber_entries_before(
+        session, account_id, start=start, end=end, kind=kind, before_id=before_id, limit=limit
+    )
+    # The subscriber leg is debit-positive; the balance is minus the subscriber legs.
+    return [HistoryLine(r[0], r[1], r[2], r[3], r[4], r[5], -int(r[6])) for r in rows]

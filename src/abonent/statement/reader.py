@@ -47,6 +47,11 @@ def _gate(engine: AsyncEngine) -> asyncio.Semaphore:
     return gate
 
 
+gate = _gate
+"""The same gate for every hot-path read on the pool (``subscribers/reader.py`` too): two gates
+of the pool's size each would let twice as many checkouts through, into overflow connections."""
+
+
 def _asyncpg_sql(dialect: Dialect) -> str:
     sql = _compiled.get(id(dialect))
     if sql is None:

@@ -210,3 +210,54 @@ async def subscriber_legs_between(
         .order_by(JournalEntry.business_date, JournalEntry.id, Posting.id)
     )
     return [tuple(r) for r in result]
+
+
+async def subscriber_entries_before(
+    session: AsyncSession,
+    account_id: int,
+    *,
+    start: Any,
+    end: Any,
+    kind: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """Newest first: (entry id, business_date, kind, memo, created_at, reverses_entry_id, sum of
+    the subscriber legs) of the account's entries, dated start..end (either may be None)."""
+    stmt = (
+        select(
+            JournalEntry.id,
+            JournalEntry.business_date,
+            JournalEntry.kind,
+            JournalEntry.memo,
+            JournalEntry.created_at,
+            JournalEntry.reverses_entry_id,
+            func.coalesce(func.sum(Posting.amount_minor), 0),
+        )
+        .outerjoin(
+            Posting,
+            and_(Posting.entry_id == JournalEntry.id, Posting.ledger == SUBSCRIBER_LEDGER),
+        )
+        .where(JournalEntry.account_id == account_id)
+    )
+    if start is not None:
+        stmt = stmt.where(JournalEntry.business_date >= start)
+    if end is not None:
+        stmt = stmt.where(JournalEntry.business_date <= end)
+    if kind is not None:
+        stmt = stmt.where(JournalEntry.kind == kind)
+    if before_id is not None:
+        stmt = stmt.where(JournalEntry.id < before_id)
+    stmt = (
+        stmt.group_by(
+            JournalEntry.id,
+            JournalEntry.business_date,
+            JournalEntry.kind,
+            JournalEntry.memo,
+            JournalEntry.created_at,
+            JournalEntry.reverses_entry_id,
+        )
+        .order_by(JournalEntry.id.desc())
+        .limit(limit)
+    )
+    return [tuple(r) for r in await session.execute(stmt)]

@@ -83,8 +83,12 @@ def _code_hash(msisdn: str, code: str) -> str:
     return hmac.new(_code_key(), f"{msisdn}:{code}".encode(), "sha256").hexdigest()
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """How an access or refresh token is kept and looked up: its sha256, in hex."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_token_hash = token_hash
 
 
 def _msisdn(raw: str) -> str:
@@ -254,23 +258,107 @@ async def refresh(session: AsyncSession, refresh_token: str) -> Tokens:
 
 async def authenticate(session: AsyncSession, access_token: str) -> Principal:
     row = await repo.session_by_access(session, _token_hash(access_token or ""))
-    now = clock.now()
-    if row is None or row.revoked_at is not None:
+    return await _live(session, row)
+
+
+def needs_write(
+    *,
+    kind: str,
+    revoked_at: dt.datetime | None,
+    access_expires_at: dt.datetime,
+    expires_at: dt.datetime,
+    last_seen_at: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    """The rules of a live access token, on plain values: ``NotAuthenticated`` when it is not
+    live; True when using it must write (a web session timed out, or ``last_seen_at`` is due)."""
+    if revoked_at is not None:
         raise NotAuthenticated("not logged in")
-    if row.access_expires_at <= now or row.expires_at <= now:
+    if access_expires_at <= now or expires_at <= now:
         raise NotAuthenticated("token expired")
-    if row.kind == "web" and row.last_seen_at + _web_idle() <= now:
-        _revoke(row, "idle")
-        await session.flush()
-        raise NotAuthenticated("session timed out")
+    if kind == "web" and last_seen_at + _web_idle() <= now:
+        return True
     # Written at most once a minute, so that reads stay reads under load.
-    if now - row.last_seen_at >= dt.timedelta(minutes=1):
+    return now - last_seen_at >= dt.timedelta(minutes=1)
+
+
+async def _live(session: AsyncSession, row: SubscriberSession | None) -> Principal:
+    """The principal of a session found by its access token, if it is still live."""
+    now = clock.now()
+    if row is None:
+        raise NotAuthenticated("not logged in")
+    if needs_write(
+        kind=row.kind,
+        revoked_at=row.revoked_at,
+        access_expires_at=row.access_expires_at,
+        expires_at=row.expires_at,
+        last_seen_at=row.last_seen_at,
+        now=now,
+    ):
+        if row.kind == "web" and row.last_seen_at + _web_idle() <= now:
+            _revoke(row, "idle")
+            await session.flush()
+            raise NotAuthenticated("session timed out")
         row.last_seen_at = now
         if row.kind == "web":
             # Sliding: a web session stays up while used, up to its absolute end.
             row.access_expires_at = min(now + _web_idle(), row.expires_at)
         await session.flush()
     return Principal(row.customer_id, row.msisdn, row.id, row.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A use of a session to record: when, and a web session's new (slid) access deadline."""
+
+    session_id: int
+    at: dt.datetime
+    access_until: dt.datetime | None
+
+
+def seen_now(*, session_id: int, kind: str, expires_at: dt.datetime, now: dt.datetime) -> Seen:
+    """What a use of a live session that is due a write records (not a timed-out web one)."""
+    slid = min(now + _web_idle(), expires_at) if kind == "web" else None
+    return Seen(session_id, now, slid)
+
+
+def timed_out(*, kind: str, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
+    return kind == "web" and last_seen_at + _web_idle() <= now
+
+
+async def record_seen(session: AsyncSession, seen: Seen) -> None:
+    await repo.touch(session, seen.session_id, seen.at, seen.access_until)
+
+
+NO_SUCH_ACCOUNT = "no such account"
+"""The one detail of every refused account number: another's reads exactly as an unknown one."""
+
+
+@dataclass(frozen=True)
+class OwnAccount:
+    """An account of the caller's customer, as plain values (no ORM object leaves the unit)."""
+
+    principal: Principal
+    account_id: int
+    number: str
+    currency: str
+
+
+async def authenticate_for_account(
+    session: AsyncSession, access_token: str, number: str
+) -> OwnAccount:
+    """The caller and their account ``number`` in ONE query (token → session → customer →
+    account). Not logged in: ``NotAuthenticated``; logged in, but not an account of theirs
+    (another customer's, unknown, malformed): ``AccountNotFound``, always the same words."""
+    found = await repo.session_with_account(
+        session, _token_hash(access_token or ""), (number or "").strip()
+    )
+    principal = await _live(session, found[0] if found is not None else None)
+    assert found is not None
+    _, account_id, account_number, currency = found
+    if account_id is None or account_number is None or currency is None:
+        raise AccountNotFound(NO_SUCH_ACCOUNT)
+    return OwnAccount(principal, int(account_id), str(account_number), str(currency))
 
 
 async def logout(session: AsyncSession, principal: Principal) -> None:
@@ -312,7 +400,7 @@ async def own_accounts(session: AsyncSession, principal: Principal) -> list[Acco
 async def own_account(session: AsyncSession, principal: Principal, number: str) -> Account:
     account = await repo.account_of(session, principal.customer_id, (number or "").strip())
     if account is None:
-        raise AccountNotFound(f"no account {number}")
+        raise AccountNotFound(NO_SUCH_ACCOUNT)
     return account
 
 

@@ -1,0 +1,102 @@
+"""The subscriber's token and account check on the hot path: one query, no transaction.
+
+``GET /v1/me/accounts/{number}/…`` checks the token and that the account is the caller's on
+every request. The ordinary path (``service.authenticate_for_account``) is a unit of work: BEGIN,
+the query, COMMIT, three round trips. A read needs none of that when nothing is to be written,
+so this runs :data:`repository.LIVE_WITH_ACCOUNT` as one statement on a pooled connection (on
+PostgreSQL straight on asyncpg, as ``statement/reader.py`` does for the statement) and applies
+the same rules (``service.needs_write``). When ``last_seen_at`` is due (at most once a minute)
+it says so and the caller records it with one UPDATE in a unit of work; a timed-out web session
+answers None and the caller takes the ordinary path, which revokes it.
+Nothing is cached across requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from abonent.accounts.errors import AccountNotFound
+from abonent.kit import clock
+from abonent.statement.reader import gate
+from abonent.subscribers.errors import NotAuthenticated
+from abonent.subscribers.repository import LIVE_WITH_ACCOUNT
+from abonent.subscribers.service import (
+    NO_SUCH_ACCOUNT,
+    OwnAccount,
+    Principal,
+    Seen,
+    needs_write,
+    seen_now,
+    timed_out,
+    token_hash,
+)
+
+_compiled: dict[int, str] = {}
+
+
+def _asyncpg_sql(dialect: Dialect) -> str:
+    sql = _compiled.get(id(dialect))
+    if sql is None:
+        compiled = LIVE_WITH_ACCOUNT.compile(dialect=dialect)
+        if list(compiled.positiontup or ()) != ["number", "digest"]:
+            raise AssertionError(f"unexpected parameters {compiled.positiontup}")
+        sql = _compiled[id(dialect)] = str(compiled)
+    return sql
+
+
+async def _row(engine: AsyncEngine, digest: str, number: str) -> Sequence[Any] | None:
+    if engine.dialect.driver != "asyncpg":
+        async with engine.connect() as connection:
+            params = {"digest": digest, "number": number}
+            return (await connection.execute(LIVE_WITH_ACCOUNT, params)).first()
+    sql = _asyncpg_sql(engine.dialect)
+    async with gate(engine):
+        pooled = await greenlet_spawn(engine.sync_engine.raw_connection)
+        try:
+            driver: Any = pooled.driver_connection
+            found: Sequence[Any] | None = await driver.fetchrow(sql, number, digest)
+        except BaseException:
+            await greenlet_spawn(pooled.invalidate)
+            raise
+        finally:
+            await greenlet_spawn(pooled.close)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    own: OwnAccount
+    seen: Seen | None
+    """A use to record (``service.record_seen``, in a unit of work), at most once a minute."""
+
+
+async def own_account(engine: AsyncEngine, access_token: str, number: str) -> Checked | None:
+    """The caller and their account ``number``, and whether the use must be recorded; None
+    when the ordinary path must run (a web session timed out: it is revoked there). Refusals as
+    ``service.authenticate_for_account``: ``NotAuthenticated``, then ``AccountNotFound`` with the
+    one detail every refused number gets."""
+    row = await _row(engine, token_hash(access_token or ""), (number or "").strip())
+    if row is None:
+        raise NotAuthenticated("not logged in")
+    (sid, customer_id, msisdn, kind, revoked, access_until, until, last_seen, aid, anum, cur) = row
+    now = clock.now()
+    due = needs_write(
+        kind=kind,
+        revoked_at=revoked,
+        access_expires_at=access_until,
+        expires_at=until,
+        last_seen_at=last_seen,
+        now=now,
+    )
+    if due and timed_out(kind=kind, last_seen_at=last_seen, now=now):
+        return None
+    if aid is None:
+        raise AccountNotFound(NO_SUCH_ACCOUNT)
+    seen = seen_now(session_id=sid, kind=kind, expires_at=until, now=now) if due else None
+    return Checked(OwnAccount(Principal(customer_id, msisdn, sid, kind), aid, anum, cur), seen)
