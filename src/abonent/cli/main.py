@@ -16,6 +16,7 @@ from abonent.cli import (
     collections,
     db,
     demo,
+    dunning,
     fees,
     ledger,
     payments,
@@ -78,6 +79,7 @@ app.add_typer(promised.app, name="promised", help="The promised payment (обе�
 app.add_typer(staff.app, name="staff", help="Staff accounts (password + TOTP sign-in).")
 app.add_typer(agency.app, name="agency", help="Collection agencies.")
 app.add_typer(collections.app, name="collections", help="Debt hand-over to agencies.")
+app.add_typer(dunning.app, name="dunning", help="The dunning ladder and its nightly run.")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

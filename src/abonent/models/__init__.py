@@ -17,6 +17,7 @@ from abonent.models.collections import (
 )
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
+from abonent.models.dunning import DunningItem, DunningLadder, DunningProgress, DunningStep
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
 from abonent.models.payments import (
@@ -53,6 +54,10 @@ __all__ = [
     "Dispute",
     "DisputeEvidence",
     "DisputeItem",
+    "DunningItem",
+    "DunningLadder",
+    "DunningProgress",
+    "DunningStep",
     "IdempotencyKey",
     "JournalEntry",
     "LoginCode",

@@ -108,3 +108,9 @@ async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]
     """Rows of attempt history: ``message_id``, ``ok``, ``error``, ``at`` each."""
     if attempts:
         await session.execute(insert(OutboxAttempt), list(attempts))
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Pending messages in one statement: the caller guarantees the dedupe keys are new."""
+    if rows:
+        await session.execute(insert(OutboxMessage), list(rows))
