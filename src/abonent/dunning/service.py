@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.audit.service import record
+from abonent.audit.service import record, record_many
 from abonent.collections import service as collections
 from abonent.collections.errors import NothingToHandOver
 from abonent.db.uow import Database
@@ -389,16 +389,14 @@ async def _suspend(session: AsyncSession, plan: Sequence[Planned]) -> list[tuple
         if item.service_id is not None:
             outcome = "suspended" if item.service_id in suspended else "already_suspended"
             outcomes.append((planned, outcome))
-    for s in done:
-        record(
-            session,
-            DUNNING_ACTOR,
-            "service.suspended",
-            object_type="service",
-            object_id=s.service_id,
-            account_id=s.account_id,
-            reason=SUSPEND_REASON,
-        )
+    await record_many(
+        session,
+        DUNNING_ACTOR,
+        "service.suspended",
+        object_type="service",
+        events=[(s.service_id, s.account_id) for s in done],
+        reason=SUSPEND_REASON,
+    )
     await outbox.enqueue_many(
         session,
         [
