@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.db.bulk import insert_rows
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.models import AuditEvent
@@ -51,22 +51,21 @@ async def record_many(
     nightly job's batch. The rows are those :func:`record` would write one by one."""
     if not events:
         return 0
-    at = clock.now()
-    await session.execute(
-        insert(AuditEvent),
+    await insert_rows(
+        session,
+        AuditEvent.__table__,
         [
-            {
-                "at": at,
-                "actor": actor.name[:128],
-                "role": actor.role,
-                "action": action,
-                "object_type": object_type,
-                "object_id": str(object_id),
-                "account_id": account_id,
-                "reason": reason[:512] if reason else None,
-                "details": {},
-            }
+            {"object_id": str(object_id), "account_id": account_id}
             for object_id, account_id in events
         ],
+        same={
+            "at": clock.now(),
+            "actor": actor.name[:128],
+            "role": actor.role,
+            "action": action,
+            "object_type": object_type,
+            "reason": reason[:512] if reason else None,
+            "details": {},
+        },
     )
     return len(events)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.db.bulk import insert_rows
 from abonent.ledger.chart import DEBIT
 from abonent.models import (
     Account,
@@ -152,14 +153,18 @@ async def promised_in_force(session: AsyncSession, lo: int, hi: int, on: dt.date
     return set(rows)
 
 
-async def start_items(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(DunningItem), list(rows))
+async def start_items(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, started_on: dt.date
+) -> None:
+    await insert_rows(session, DunningItem.__table__, rows, same={"started_on": started_on})
 
 
-async def insert_progress(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(DunningProgress), list(rows))
+async def insert_progress(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, run_date: dt.date, at: dt.datetime
+) -> None:
+    await insert_rows(
+        session, DunningProgress.__table__, rows, same={"run_date": run_date, "created_at": at}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,20 +203,17 @@ async def suspend_for_debt(
             )
         ).all()
     )
-    await session.execute(
-        insert(ServiceStatusChange),
-        [
-            {
-                "service_id": sid,
-                "account_id": aid,
-                "from_status": "active",
-                "to_status": "suspended",
-                "reason": reason,
-                "actor": actor,
-                "at": at,
-            }
-            for sid, aid, _kind, _label in changed
-        ],
+    await insert_rows(
+        session,
+        ServiceStatusChange.__table__,
+        [{"service_id": sid, "account_id": aid} for sid, aid, _kind, _label in changed],
+        same={
+            "from_status": "active",
+            "to_status": "suspended",
+            "reason": reason,
+            "actor": actor,
+            "at": at,
+        },
     )
     return sorted(
         (

@@ -267,12 +267,11 @@ async def run_batch(
                     "open_item_id": item.item_id,
                     "account_id": item.account_id,
                     "ladder_id": ladder_id,
-                    "started_on": run_date,
                 }
             )
         plan.extend((item, ladder_id, r) for r in due)
     outcomes = await _act(session, plan, run_date, notifier, result)
-    await repository.start_items(session, starts)
+    await repository.start_items(session, starts, started_on=run_date)
     await repository.insert_progress(
         session,
         [
@@ -283,11 +282,11 @@ async def run_batch(
                 "step": row.name,
                 "action": row.action,
                 "outcome": outcome,
-                "run_date": run_date,
-                "created_at": now,
             }
             for (item, ladder_id, row), outcome in outcomes
         ],
+        run_date=run_date,
+        at=now,
     )
     for (_item, _ladder, row), outcome in outcomes:
         result.steps[(row.name, outcome)] += 1

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.db.bulk import insert_rows
 from abonent.models import OutboxAttempt, OutboxMessage
 
 _NO_SYNC = {"synchronize_session": False}
@@ -110,7 +111,8 @@ async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]
         await session.execute(insert(OutboxAttempt), list(attempts))
 
 
-async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, same: dict[str, Any]
+) -> None:
     """Pending messages in one statement: the caller guarantees the dedupe keys are new."""
-    if rows:
-        await session.execute(insert(OutboxMessage), list(rows))
+    await insert_rows(session, OutboxMessage.__table__, rows, same=same)

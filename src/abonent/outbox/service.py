@@ -97,13 +97,10 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Queued]) -> int
                 "payload": m.payload,
                 "account_id": m.account_id,
                 "dedupe_key": m.dedupe_key,
-                "status": "pending",
-                "attempts": 0,
-                "available_at": now,
-                "created_at": now,
             }
             for m in messages
         ],
+        same={"status": "pending", "attempts": 0, "available_at": now, "created_at": now},
     )
     return len(messages)
 
