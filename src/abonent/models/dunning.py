@@ -64,7 +64,9 @@ class DunningItem(Base):
     __tablename__ = "dunning_items"
 
     open_item_id: Mapped[int] = mapped_column(ForeignKey("open_items.id"), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    account_id: Mapped[int] = mapped_column(BigId)
+    """The open item's account (copied, so a range of accounts is read by an index; the open
+    item's own foreign key holds it to an account)."""
     ladder_id: Mapped[int] = mapped_column(ForeignKey("dunning_ladders.id"))
     started_on: Mapped[dt.date]
     """The run date on which its first step fell due."""
@@ -78,8 +80,11 @@ class DunningProgress(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     open_item_id: Mapped[int] = mapped_column(ForeignKey("open_items.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    ladder_id: Mapped[int] = mapped_column(ForeignKey("dunning_ladders.id"))
+    account_id: Mapped[int] = mapped_column(BigId)
+    """The open item's account, copied (see :class:`DunningItem`). No foreign keys but the open
+    item's: a night's run writes hundreds of thousands of these rows, and each key costs a
+    look-up per row; ``ladder_id`` is the item's ``dunning_items.ladder_id``."""
+    ladder_id: Mapped[int] = mapped_column(BigId)
     step: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(32))

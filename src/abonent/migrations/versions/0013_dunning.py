@@ -73,7 +73,6 @@ def upgrade() -> None:
         sa.Column("ladder_id", _ID, nullable=False),
         sa.Column("started_on", sa.Date(), nullable=False),
         _fk(t, "open_item_id", "open_items"),
-        _fk(t, "account_id", "accounts"),
         _fk(t, "ladder_id", "dunning_ladders"),
         sa.PrimaryKeyConstraint("open_item_id", name=op.f(f"pk_{t}")),
     )
@@ -91,8 +90,6 @@ def upgrade() -> None:
         sa.Column("run_date", sa.Date(), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         _fk(t, "open_item_id", "open_items"),
-        _fk(t, "account_id", "accounts"),
-        _fk(t, "ladder_id", "dunning_ladders"),
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{t}")),
         sa.UniqueConstraint("open_item_id", "step", name=op.f(f"uq_{t}_open_item_id")),
     )
