@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import asyncpg
-from _common import dsn, load_accounts, say, scratch_database
 
+from _common import dsn, load_accounts, say, scratch_database
 from abonent.db.uow import Database
 from abonent.dunning import service
 
@@ -39,7 +39,9 @@ async def _load(url: str, size: int) -> float:
     debtors = size // DEBT_SHARE
     for seed in range(3, 40):
         try:
-            await load_accounts(url, size - debtors, pairs=0, open_charges=0, seed=seed, today=RUN_DATE)
+            await load_accounts(
+                url, size - debtors, pairs=0, open_charges=0, seed=seed, today=RUN_DATE
+            )
             break
         except asyncpg.UniqueViolationError:
             continue  # a random account number met one loaded before: another draw
@@ -93,8 +95,10 @@ async def _check(url: str, size: int) -> None:
 
 def main() -> None:
     results: dict[int, float] = {}
-    say(f"{'accounts':>10}{'debtors':>9}{'load s':>9}{'run s':>9}{'steps':>9}{'µs/acct':>9}"
-        f"{'rerun s':>9}")
+    say(
+        f"{'accounts':>10}{'debtors':>9}{'load s':>9}{'run s':>9}{'steps':>9}{'µs/acct':>9}"
+        f"{'rerun s':>9}"
+    )
     for size in SIZES:
         with scratch_database(f"dunning{size}") as url:
             loaded = asyncio.run(_load(url, size))
