@@ -32,6 +32,8 @@ from abonent.models import (
 from abonent.models.ledger import still_open
 
 _NO_SYNC = {"synchronize_session": False}
+CHUNK = 10_000
+"""Ids per IN list: asyncpg takes at most 32 767 parameters a statement."""
 
 
 async def latest_ladder(session: AsyncSession) -> DunningLadder | None:
@@ -124,17 +126,15 @@ async def candidates(session: AsyncSession, lo: int, hi: int, due_by: dt.date) -
     return [Candidate(*row) for row in rows]
 
 
-async def done_steps(
-    session: AsyncSession, lo: int, hi: int, item_ids: Sequence[int]
-) -> set[tuple[int, str]]:
-    """(open item, step) already done for the given items of accounts ``lo <= id < hi``."""
-    if not item_ids:
-        return set()
+async def done_steps(session: AsyncSession, lo: int, hi: int) -> set[tuple[int, str]]:
+    """(open item, step) already done for the open items of accounts ``lo <= id < hi``."""
     rows = await session.execute(
-        select(DunningProgress.open_item_id, DunningProgress.step).where(
+        select(DunningProgress.open_item_id, DunningProgress.step)
+        .join(OpenItem, OpenItem.id == DunningProgress.open_item_id)
+        .where(
             DunningProgress.account_id >= lo,
             DunningProgress.account_id < hi,
-            DunningProgress.open_item_id.in_(list(item_ids)),
+            still_open(),
         )
     )
     return {(int(i), str(s)) for i, s in rows}
@@ -181,28 +181,32 @@ async def suspend_for_debt(
 ) -> list[Suspended]:
     """Suspend for debt those of the services that are active, in one statement, with their
     history rows; return what was suspended."""
-    if not service_ids:
-        return []
-    changed = (
-        await session.execute(
-            update(Service)
-            .where(Service.id.in_(sorted(service_ids)), Service.status == "active")
-            .values(status="suspended", suspended_reason="debt")
-            .returning(Service.id, Service.account_id, Service.kind, Service.label)
-            .execution_options(**_NO_SYNC)
-        )
-    ).all()
-    if not changed:
-        return []
-    numbers = dict(
-        (
+    changed: list[Any] = []
+    ids = sorted(service_ids)
+    for part in range(0, len(ids), CHUNK):
+        changed += (
             await session.execute(
-                select(Account.id, Account.number).where(
-                    Account.id.in_(sorted({row[1] for row in changed}))
-                )
+                update(Service)
+                .where(Service.id.in_(ids[part : part + CHUNK]), Service.status == "active")
+                .values(status="suspended", suspended_reason="debt")
+                .returning(Service.id, Service.account_id, Service.kind, Service.label)
+                .execution_options(**_NO_SYNC)
             )
         ).all()
-    )
+    if not changed:
+        return []
+    accounts = sorted({row[1] for row in changed})
+    numbers: dict[int, str] = {}
+    for part in range(0, len(accounts), CHUNK):
+        numbers.update(
+            (
+                await session.execute(
+                    select(Account.id, Account.number).where(
+                        Account.id.in_(accounts[part : part + CHUNK])
+                    )
+                )
+            ).all()
+        )
     await insert_rows(
         session,
         ServiceStatusChange.__table__,

@@ -240,8 +240,11 @@ async def run_batch(
     result.items_seen = len(found)
     if not found:
         return result
-    done = await repository.done_steps(session, lo, hi, [c.item_id for c in found])
-    disputed = await disputed_open_item_ids(session, sorted({c.account_id for c in found}))
+    done = await repository.done_steps(session, lo, hi)
+    owing = sorted({c.account_id for c in found})
+    disputed: set[int] = set()
+    for part in range(0, len(owing), repository.CHUNK):
+        disputed |= await disputed_open_item_ids(session, owing[part : part + repository.CHUNK])
     promised = await repository.promised_in_force(session, lo, hi, run_date)
     now = clock.now()
     starts: list[dict[str, Any]] = []
