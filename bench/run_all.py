@@ -29,8 +29,11 @@ TARGETS = {
     "me_statement_ratio": ("bench_me.py", ">=", 0.5),
     # The same run's 99th percentile latency at 16 connections, in milliseconds.
     "osmp_pay_p99_ms": ("bench_osmp.py", "<=", 100.0),
+    # dunning run: per-account cost at 1M accounts against 10k, and seconds at 1M.
+    "dunning_scale_ratio": ("bench_dunning.py", "<=", 1.2),
+    "dunning_1m_s": ("bench_dunning.py", "<=", 60.0),
 }
-SUMMARY = re.compile(r"^(\w+_(?:ratio|ms))=([0-9.]+)\s*$", re.MULTILINE)
+SUMMARY = re.compile(r"^(\w+_(?:ratio|ms|s))=([0-9.]+)\s*$", re.MULTILINE)
 
 
 def main() -> int:

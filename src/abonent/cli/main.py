@@ -18,6 +18,7 @@ from abonent.cli import (
     court,
     db,
     demo,
+    dunning,
     fees,
     ledger,
     notices,
@@ -84,6 +85,7 @@ app.add_typer(collections.app, name="collections", help="Debt hand-over to agenc
 app.add_typer(court.app, name="court", help="Court orders for unpaid debt.")
 app.add_typer(notices.app, name="notices", help="Debt notices through the contact gate.")
 app.add_typer(contact.app, name="contact", help="The contact gate: blocks and its log.")
+app.add_typer(dunning.app, name="dunning", help="The dunning ladder and its nightly run.")
 app.command()(serve.serve)
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Entry points for the dunning ladder (h17): :func:`handover` and :func:`request_w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -113,10 +114,14 @@ async def handover(
     *,
     actor: Actor,
     as_of: dt.date,
+    item_ids: Sequence[int] | None = None,
 ) -> HandedOver:
     """Hand the account's overdue open debit items (due before ``as_of``) that are in no active
     assignment to the agency; queue the debtor's notice naming it. Repeating it hands over only
-    what is new, and returns the existing assignment when nothing is."""
+    what is new, and returns the existing assignment when nothing is.
+
+    ``item_ids``: only these of the account's items (the dunning ladder hands over the items
+    whose step is due, not a disputed one beside them)."""
     require(actor, "collections.handover")
     agency = await session.get(CollectionAgency, agency_id)
     if agency is None:
@@ -136,6 +141,7 @@ async def handover(
                 OpenItem.due_date < as_of,
                 OpenItem.id.not_in(taken),
                 OpenItem.id.not_in(sorted(disputed)),
+                *([OpenItem.id.in_(list(item_ids))] if item_ids is not None else []),
             )
             .order_by(OpenItem.due_date, OpenItem.id)
         )

@@ -18,6 +18,7 @@ from abonent.models.collections import (
 from abonent.models.court import CourtCase, CourtCaseLine, CourtStageEvent
 from abonent.models.customers import Customer
 from abonent.models.disputes import Dispute, DisputeEvidence, DisputeItem
+from abonent.models.dunning import DunningItem, DunningLadder, DunningProgress, DunningStep
 from abonent.models.ledger import Allocation, JournalEntry, OpenItem, Posting
 from abonent.models.notices import (
     ContactBlock,
@@ -68,6 +69,10 @@ __all__ = [
     "Dispute",
     "DisputeEvidence",
     "DisputeItem",
+    "DunningItem",
+    "DunningLadder",
+    "DunningProgress",
+    "DunningStep",
     "IdempotencyKey",
     "JournalEntry",
     "LoginCode",

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.db.bulk import insert_rows
 from abonent.models import OutboxAttempt, OutboxMessage
 from abonent.models.base import UTCDateTime
 
@@ -187,3 +188,10 @@ async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]
         )
     elif attempts:
         await session.execute(insert(cast(Table, OutboxAttempt.__table__)), list(attempts))
+
+
+async def insert_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, same: dict[str, Any]
+) -> None:
+    """Pending messages in one statement: the caller guarantees the dedupe keys are new."""
+    await insert_rows(session, OutboxMessage.__table__, rows, same=same)

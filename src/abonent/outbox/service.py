@@ -73,6 +73,39 @@ async def enqueue(
 
 
 @dataclass(frozen=True, slots=True)
+class Queued:
+    """One message for :func:`enqueue_many`."""
+
+    topic: str
+    payload: dict[str, Any]
+    account_id: int | None = None
+    dedupe_key: str | None = None
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[Queued]) -> int:
+    """Queue many side effects in one statement (a nightly job's batch).
+
+    No look-up of the dedupe keys: the caller knows they are new (a progress row written in the
+    same unit of work says so); the unique constraint still guards them.
+    """
+    now = clock.now()
+    await repository.insert_many(
+        session,
+        [
+            {
+                "topic": m.topic,
+                "payload": m.payload,
+                "account_id": m.account_id,
+                "dedupe_key": m.dedupe_key,
+            }
+            for m in messages
+        ],
+        same={"status": "pending", "attempts": 0, "available_at": now, "created_at": now},
+    )
+    return len(messages)
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A message a relay holds under a lease: plain data, to be used with no session open."""
 

@@ -2,7 +2,7 @@
 agency as a payment agent of kind 'collection'
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 01:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
