@@ -144,3 +144,30 @@ async def test_debt_notices_go_under_their_own_sender(db: Database, clock: Froze
     await relay.drain()
     assert [m.sender for m in gateway.sent] == ["AbonDolg"]
     assert settings.sms_sender != "AbonDolg"
+
+
+async def test_the_ladders_notices_pass_the_gate_once(db: Database, clock: FrozenClock) -> None:
+    from abonent.dunning import service as dunning
+    from tests.dunning.helpers import load
+    from tests.factories import pay
+
+    await load(db)  # the tests' ladder: notice_1 one day after the due date
+    account = await debtor(db)
+    paid = await debtor(db)
+    # Both owe from 10.10.2026; the run of 11.10 decides notice_1 for each (one pass, set-based).
+    await dunning.run(db, run_date=dt.date(2026, 10, 11))
+    async with db.session(write=True) as s:
+        await pay(s, paid, 105_000)  # paid before the worker got to its notice
+    settings = get_settings()
+    relay = Relay(db, settings, default_handlers(settings, MemorySmsGateway(), db))
+    stats = await relay.drain()
+    assert stats.by_topic.get("dunning.notice") == 2
+    await relay.drain()
+    [text] = await sms_texts(db)
+    assert "лицевой счёт" in text.lower() and "1\u00a0050,00\u00a0₽" in text
+    assert "http" not in text and account.number not in text
+    assert await count(db, ContactMessage) == 1  # the paid account was not contacted
+    # A second night changes nothing: the step is done, and the gate keys it per item and step.
+    await dunning.run(db, run_date=dt.date(2026, 10, 11))
+    await relay.drain()
+    assert len(await sms_texts(db)) == 1

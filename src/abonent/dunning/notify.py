@@ -2,9 +2,9 @@
 
 :class:`OutboxNotifier` (the default) queues one outbox message of topic ``dunning.notice`` per
 (item, step), with the dedupe key ``dunning.notice:<open item>:<step>``, in the run's own unit
-of work. The debt notice with its verification code and the contact gate (230-FZ caps, quiet
-hours) are ``notices.send_debt_notice`` (helper h25); at merge the lead replaces
-:data:`DEFAULT_NOTIFIER` with an adapter that calls it for each :class:`DebtNotice`.
+of work. The worker's ``dunning.notice`` handler (``worker/notices_job.py``) turns each into the
+debt notice with its verification code through the contact gate (230-FZ caps, quiet hours,
+blocks): the run itself stays one set-based pass, and no debt contact bypasses the gate.
 """
 
 from __future__ import annotations

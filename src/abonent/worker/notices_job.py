@@ -1,5 +1,11 @@
-"""Debt notices in the worker: the ``collections.notice`` handler and the release of deferred
-notices.
+"""Debt notices in the worker: the ``collections.notice`` and ``dunning.notice`` handlers and
+the release of deferred notices.
+
+``dunning.notice`` is what the nightly ladder run decided (one message per open item and step,
+queued set-based in the run's own unit, so the run stays one pass over the debt); here each
+becomes the debt notice with its verification code, through the same gate, keyed per item and
+step so that a re-delivered message sends nothing twice. A notice whose debt was paid in the
+meantime, or for an account with no phone, ends here with nothing sent (logged, not retried).
 
 ``collections.notice`` (queued by a hand-over, 230-FZ art. 9) goes through the contact gate
 like every debt contact: sent now (its SMS queued in the outbox), or deferred; the assignment's
@@ -19,17 +25,21 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from abonent.accounts import service as accounts
 from abonent.collections import service as collections
 from abonent.config import Settings
+from abonent.contact.errors import NoPhone
 from abonent.contact.service import Outcome
 from abonent.db.uow import Database
 from abonent.kit import clock
 from abonent.kit.actor import SYSTEM
 from abonent.notices import service as notices
+from abonent.notices.errors import NothingOwed
 from abonent.outbox.service import Claim
 
 log = structlog.get_logger(__name__)
 TOPIC = "collections.notice"
+DUNNING_TOPIC = "dunning.notice"
 BATCH = 200
 
 
@@ -62,6 +72,30 @@ def handover_handler(db: Database, settings: Settings) -> Callable[[Claim], Awai
                 settings=settings,
             )
             await _record_handover(session, outcome, assignment_id)
+
+        await db.run(unit)
+
+    return handle
+
+
+def dunning_handler(db: Database, settings: Settings) -> Callable[[Claim], Awaitable[None]]:
+    async def handle(claim: Claim) -> None:
+        payload = claim.payload
+        item, step = payload.get("open_item_id"), payload.get("step")
+        if claim.account_id is None or not isinstance(item, int) or not isinstance(step, str):
+            raise ValueError("dunning.notice needs an account, an open_item_id and a step")
+        account_id = claim.account_id
+
+        async def unit(session: AsyncSession) -> None:
+            account = await accounts.account_or_none(session, account_id)
+            if account is None:
+                raise ValueError(f"dunning.notice for unknown account {account_id}")
+            try:
+                await notices.send_debt_notice(
+                    session, account, f"{step}:{item}", clock.now(), settings=settings
+                )
+            except (NothingOwed, NoPhone) as exc:
+                log.info("dunning.notice_not_sent", account_id=account_id, reason=exc.code)
 
         await db.run(unit)
 

@@ -123,6 +123,7 @@ def default_handlers(
     if db is not None:
         # The hand-over notice passes the contact gate: it needs the database.
         handlers[notices_job.TOPIC] = notices_job.handover_handler(db, settings)
+        handlers[notices_job.DUNNING_TOPIC] = notices_job.dunning_handler(db, settings)
     return handlers
 
 
