@@ -55,7 +55,7 @@ def test_dashboards_and_court(
     page.click("text=Сводки")
     page.wait_for_url(live_server + "/console/dashboards")
     charts = page.locator("figure img")
-    assert charts.count() == 4
+    assert charts.count() == 5
     # Every chart loaded (an SVG refused by the CSP or failing would have no natural width).
     page.wait_for_function(
         "Array.from(document.querySelectorAll('figure img'))"

@@ -113,9 +113,30 @@ async def _agencies(session: AsyncSession) -> Series:
     return Series("agencies", "Портфели агентств: ещё не оплачено", "счетов", rows)
 
 
+LADDER_ACTIONS = {
+    "remind": "Напоминание до срока",
+    "notice_1": "Первое уведомление",
+    "notice_2": "Второе уведомление",
+    "suspend_service": "Услуга приостановлена",
+    "hand_over": "Передан агентству",
+    "court_package": "Готов к суду",
+    "write_off": "Предложен к списанию",
+}
+
+
+async def _ladder(session: AsyncSession) -> Series:
+    ranks = {action: index for index, action in enumerate(LADDER_ACTIONS, start=1)}
+    found = {r: (s, n) for r, s, n in await repo.debt_by_ladder_step(session, ranks)}
+    rows = [
+        Row(label, *found.get(ranks[action], (0, 0))) for action, label in LADDER_ACTIONS.items()
+    ]
+    return Series("ladder", "Долг по шагам взыскания (последний пройденный)", "начислений", rows)
+
+
 BUILDERS = {
     "ageing": _ageing,
     "services": _services,
+    "ladder": _ladder,
     "collected": _collected,
     "agencies": _agencies,
 }

@@ -14,6 +14,7 @@ from abonent.models import (
     AssignmentItem,
     CollectionAgency,
     CollectionAssignment,
+    DunningProgress,
     OpenItem,
     Payment,
     PaymentAgent,
@@ -142,3 +143,27 @@ async def agency_portfolios(session: AsyncSession) -> Sequence[tuple[str, int, i
         .order_by(CollectionAgency.name, CollectionAgency.id)
     )
     return [(str(a), int(n), int(h or 0), int(o or 0)) for a, n, h, o in rows]
+
+
+async def debt_by_ladder_step(
+    session: AsyncSession, ranks: dict[str, int]
+) -> Sequence[tuple[int, int, int]]:
+    """(rank of the furthest action reached, kopecks, items) of the open debits the ladder has
+    touched; ``ranks`` orders the actions. A superseded notice counts as not reached."""
+    rank = case(
+        *[(DunningProgress.action == literal(a), literal(r)) for a, r in ranks.items()],
+        else_=literal(0),
+    )
+    furthest = (
+        select(DunningProgress.open_item_id.label("item"), func.max(rank).label("rank"))
+        .where(DunningProgress.outcome != literal("superseded"))
+        .group_by(DunningProgress.open_item_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(furthest.c.rank, func.sum(OpenItem.remaining_minor), func.count())
+        .join(OpenItem, OpenItem.id == furthest.c.item)
+        .where(OpenItem.side == DEBIT, still_open())
+        .group_by(furthest.c.rank)
+    )
+    return [(int(r), int(s or 0), int(n)) for r, s, n in rows]
