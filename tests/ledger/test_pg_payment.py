@@ -31,7 +31,6 @@ from abonent.ledger.service import CREDIT, Leg, _open_item, post_entry
 from abonent.models import Account, OpenItem, Service
 from abonent.models.base import Base
 from abonent.payments import service as payments
-from abonent.payments.agents import repository as agents_repo
 from abonent.payments.service import PaymentRequest, book_payment
 from tests.factories import ACTOR, charge
 
@@ -446,55 +445,6 @@ async def test_the_two_statement_path_writes_what_the_orm_path_writes(
     # beside the stray credits, the contested SIM, then its line), on both paths alike.
     restored = [o[3] for o in fast["outcomes"] if o[0] == "booked" and o[3]]
     assert [len(ids) for ids in restored] == [1, 1, 1, 1, 1]
-
-    # Once more with every lock taken as OSMP pay takes it: by the agent-and-account query
-    # (ledger.pg_payment.locking), in the same round trip as the agent and the account.
-    await _reset(db)
-    monkeypatch.undo()
-    combined = Spy()
-    await _insert_agent(db, "BANK")
-
-    async def lock_by_number(
-        session: Any, *, account_id: int, customer_id: int, source: str, source_txn_id: str
-    ) -> pg_payment.Locked | None:
-        account = await session.get(Account, account_id)
-        assert account is not None and account.customer_id == customer_id
-        found = await agents_repo.with_account_locked(
-            session, "BANK", account.number, source=source, source_txn_id=source_txn_id
-        )
-        combined.locked += 1
-        return None if found is None else found[3]
-
-    async def write_counted(*args: Any, **kwargs: Any) -> pg_payment.Written | None:
-        written = await real_write(*args, **kwargs)
-        if written is None:
-            combined.declined += 1
-        else:
-            combined.written += 1
-        return written
-
-    monkeypatch.setattr(pg_payment, "lock", lock_by_number)
-    monkeypatch.setattr(pg_payment, "write", write_counted)
-    by_number_outcomes = await _scenario(db)
-    by_number = _normalise(await _snapshot(db), by_number_outcomes)
-    # Every booking written from what the combined statement read: none declined.
-    assert combined == Spy(written=21, declined=0, locked=29)
-    assert by_number["outcomes"] == orm["outcomes"]
-    for name in (*TABLES, "raw"):
-        assert by_number[name] == orm[name], name
-
-
-async def _insert_agent(db: Database, code: str) -> None:
-    async with db.session(write=True) as s:
-        await s.execute(
-            text(
-                "INSERT INTO payment_agents (code, name, password_hash, allowed_ips, "
-                "min_sum_minor, max_sum_minor, disclosure, active, created_at) "
-                "VALUES (:code, :code, 'x', CAST('[]' AS json), 1, 100000000, 'none', true, "
-                "now())"
-            ),
-            {"code": code},
-        )
 
 
 @pytest.mark.parametrize("change", ["another suspended", "label changed", "restored meanwhile"])

@@ -45,72 +45,41 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    ColumnElement,
-    Date,
-    Row,
-    Select,
-    String,
-    and_,
-    bindparam,
-    case,
-    literal_column,
-    text,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, Date, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.ledger.chart import SUBSCRIBER_LEDGER
-from abonent.models import AccountBalance, Payment
 from abonent.models.base import UTCDateTime
 
-
 # Where an SMS about the account goes (payments.service.notice_recipient): its first SIM that is
-# not closed, by id, else the customer's contact phone. Written three times below, from one source.
-def _recipient(account_id: str, customer_id: str) -> str:
-    # Only ever given the literals below (parameter markers and column names), never input.
-    return f"""
+# not closed, by id, else the customer's contact phone. Written twice below, from one source.
+_RECIPIENT = """
     coalesce(
         (SELECT s.msisdn FROM services AS s
-         WHERE s.account_id = {account_id} AND s.kind = 'mobile' AND s.status <> 'closed'
+         WHERE s.account_id = :account_id AND s.kind = 'mobile' AND s.status <> 'closed'
            AND s.msisdn <> ''
          ORDER BY s.id LIMIT 1),
-        (SELECT c.contact_phone FROM customers AS c WHERE c.id = {customer_id}))
-"""  # noqa: S608
-
-
-_RECIPIENT = _recipient(":account_id", ":customer_id")
-
-
-# The services suspended for debt, by id, as (id, kind, label): what the lock reports and what
-# the write's guard compares with the payloads the caller built.
-def _debt_suspended(account_id: str) -> str:
-    # Only ever given the literals below (parameter markers and column names), never input.
-    return f"""
-    ARRAY(SELECT ARRAY[s.id::text, s.kind, s.label] FROM services AS s
-          WHERE s.account_id = {account_id} AND s.status = 'suspended'
-            AND s.suspended_reason = 'debt'
-          ORDER BY s.id)
-"""  # noqa: S608
-
+        (SELECT c.contact_phone FROM customers AS c WHERE c.id = :customer_id))
+"""
 
 # The payment id is drawn here, not by the insert, because the outbox payloads and the audit
 # row carry it and are serialised in Python, exactly as the ORM path serialises them.
 _LOCK = text(
     f"""
     SELECT b.balance_minor, b.debt_minor, p.id AS payment_id, p.fingerprint,
-           {_debt_suspended("b.account_id")} AS debt_suspended,
+           ARRAY(SELECT ARRAY[s.id::text, s.kind, s.label] FROM services AS s
+                 WHERE s.account_id = b.account_id AND s.status = 'suspended'
+                   AND s.suspended_reason = 'debt'
+                 ORDER BY s.id) AS debt_suspended,
            {_RECIPIENT} AS recipient,
            CASE WHEN p.id IS NULL THEN nextval('payments_id_seq') END AS new_payment_id
     FROM account_balances AS b
     LEFT JOIN payments AS p ON p.source = :source AND p.source_txn_id = :source_txn_id
     WHERE b.account_id = :account_id
     FOR UPDATE OF b
-    """  # noqa: S608 - the only interpolations are the constants above
+    """  # noqa: S608 - the only interpolation is the constant above
 ).bindparams(
     bindparam("account_id", type_=BigInteger),
     bindparam("customer_id", type_=BigInteger),
@@ -137,7 +106,10 @@ _WRITE = text(
                           WHERE source = :source AND source_txn_id = :source_txn_id)
           AND {_RECIPIENT} IS NOT DISTINCT FROM :recipient
           AND (NOT :restorable
-               OR {_debt_suspended(":account_id")}
+               OR ARRAY(SELECT ARRAY[s.id::text, s.kind, s.label] FROM services AS s
+                        WHERE s.account_id = :account_id AND s.status = 'suspended'
+                          AND s.suspended_reason = 'debt'
+                        ORDER BY s.id)
                   = ARRAY(SELECT ARRAY[c.payload ->> 'service_id', c.payload ->> 'kind',
                                        c.payload ->> 'label']
                           FROM {_RESTORE} AS c (payload, n) ORDER BY c.n))
@@ -416,83 +388,16 @@ async def lock(
     ).first()
     if row is None:
         return None
-    return _locked(row.balance_minor, row.debt_minor, row)
-
-
-def locking(
-    statement: Select[*tuple[Any, ...]],
-    *,
-    source: ColumnElement[Any],
-    source_txn_id: ColumnElement[Any],
-    draw_when: ColumnElement[bool],
-) -> Select[*tuple[Any, ...]]:
-    """``statement``, which selects from ``accounts`` inner-joined to ``account_balances``
-    (unaliased), made to do in the same round trip what :func:`lock` does: lock the balance
-    row and read, as extra columns, what the booking decides from (read them with
-    :func:`locked_from`). A fresh payment id is drawn only where ``draw_when`` holds (the
-    caller's own condition, e.g. that the agent may pay at all) and no booking is found.
-
-    The same reads as :func:`lock`'s, from the same SQL fragments; ``tests/ledger/
-    test_pg_payment.py`` books its whole scenario with locks taken this way too.
-    """
-    return (
-        statement.outerjoin(
-            Payment, and_(Payment.source == source, Payment.source_txn_id == source_txn_id)
-        )
-        .add_columns(
-            Payment.id.label("lock_payment_id"),
-            Payment.fingerprint.label("lock_fingerprint"),
-            literal_column(_debt_suspended("account_balances.account_id")).label(
-                "lock_debt_suspended"
-            ),
-            literal_column(_recipient("accounts.id", "accounts.customer_id")).label(
-                "lock_recipient"
-            ),
-            case(
-                (
-                    and_(Payment.id.is_(None), draw_when),
-                    literal_column("nextval('payments_id_seq')"),
-                )
-            ).label("lock_new_payment_id"),
-        )
-        .with_for_update(of=AccountBalance)
-    )
-
-
-def locked_from(row: Row[Any], balance: AccountBalance) -> Locked:
-    """What a statement built by :func:`locking` read, with the balance row it locked."""
-    return _locked(
-        balance.balance_minor,
-        balance.debt_minor,
-        _LockRead(
-            row.lock_payment_id,
-            row.lock_fingerprint,
-            row.lock_debt_suspended,
-            row.lock_recipient,
-            row.lock_new_payment_id,
-        ),
-    )
-
-
-class _LockRead(NamedTuple):
-    payment_id: int | None
-    fingerprint: str | None
-    debt_suspended: list[list[str]]
-    recipient: str | None
-    new_payment_id: int | None
-
-
-def _locked(balance_minor: int, debt_minor: int, read: Any) -> Locked:
     return Locked(
-        balance_minor=balance_minor,
-        debt_minor=debt_minor,
-        existing_id=read.payment_id,
-        existing_fingerprint=read.fingerprint,
+        balance_minor=row.balance_minor,
+        debt_minor=row.debt_minor,
+        existing_id=row.payment_id,
+        existing_fingerprint=row.fingerprint,
         debt_suspended=tuple(
-            SuspendedService(int(id_), kind, label) for id_, kind, label in read.debt_suspended
+            SuspendedService(int(id_), kind, label) for id_, kind, label in row.debt_suspended
         ),
-        recipient=read.recipient,
-        new_payment_id=read.new_payment_id,
+        recipient=row.recipient,
+        new_payment_id=row.new_payment_id,
     )
 
 

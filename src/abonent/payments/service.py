@@ -62,10 +62,6 @@ class PaymentRequest:
     txn_date: dt.datetime | None = None
     comment: str | None = None
     agent_id: int | None = None
-    locked: pg_payment.Locked | None = None
-    """PostgreSQL: the account's balance row, already locked in this transaction by a
-    statement built with :func:`abonent.ledger.pg_payment.locking` for this very
-    ``(source, source_txn_id)``, and what it read; the booking then takes no lock of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +180,7 @@ async def _book_on_postgres(
     account = request.account
     # Text statements do not autoflush; the ORM path's first query would have.
     await session.flush()
-    locked = request.locked or await pg_payment.lock(
+    locked = await pg_payment.lock(
         session,
         account_id=account.id,
         customer_id=account.customer_id,

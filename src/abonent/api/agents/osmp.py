@@ -151,9 +151,7 @@ async def _pay(db: Database, caller: Caller, req: OsmpRequest) -> Answer:
         )
 
     try:
-        return await _authorized(
-            db, caller, req.account, write=True, body=body, pay_txn_id=req.txn_id
-        )
+        return await _authorized(db, caller, req.account, write=True, body=body)
     except (AgentAddressRefused, AgentAuthFailed, AgentDisabled):
         raise
     except DuplicateMismatch as exc:
@@ -179,27 +177,20 @@ Body = Callable[[AsyncSession, PaymentAgent, osmp.Target], Awaitable[T]]
 
 
 async def _authorized(
-    db: Database,
-    caller: Caller,
-    account: str | None,
-    *,
-    write: bool,
-    body: Body[T],
-    pay_txn_id: str | None = None,
+    db: Database, caller: Caller, account: str | None, *, write: bool, body: Body[T]
 ) -> T:
     """Authenticate and run ``body`` in one unit of work (a retried one when it writes).
 
     The agent and the account come back from one query; nothing about the account is used
-    before the agent is authorised (for ``pay`` on PostgreSQL the same query locks the
-    account's balance row for the booking: see ``osmp.load``). A password not yet verified in
-    this process leaves the unit: argon2 then runs in a thread with no transaction (and no
-    SQLite write lock) held, and the unit starts again.
+    before the agent is authorised. A password not yet verified in this process leaves the
+    unit: argon2 then runs in a thread with no transaction (and no SQLite write lock) held,
+    and the unit starts again.
     """
 
     async def work(session: AsyncSession) -> T:
         agent, target = None, osmp.Target(None)
         if agents.code_well_formed(caller.code):
-            agent, target = await osmp.load(session, caller.code, account, pay_txn_id=pay_txn_id)
+            agent, target = await osmp.load(session, caller.code, account)
         agent = agents.authorize(
             agent, username=caller.username, password=caller.password, address=caller.address
         )

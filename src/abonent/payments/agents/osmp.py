@@ -26,7 +26,6 @@ from abonent.kit.errors import AbonentError, BusinessRuleViolation, InvalidInput
 from abonent.kit.inputs import check_date, text_fault
 from abonent.kit.money import format_plain, parse_amount
 from abonent.kit.numbers import mask_name
-from abonent.ledger import pg_payment
 from abonent.models import Account, AccountBalance, PaymentAgent
 from abonent.payments import service as payments
 from abonent.payments import sources
@@ -230,8 +229,6 @@ class Target:
     balance: AccountBalance | None = None
     error: AbonentError | None = None
     """Why there is no account: a malformed number (result 4) or an unknown one (5)."""
-    locked: pg_payment.Locked | None = None
-    """``pay`` on PostgreSQL: the balance row, locked for this txn_id by the same query."""
 
     def require(self) -> Account:
         if self.account is None:
@@ -240,13 +237,11 @@ class Target:
 
 
 async def load(
-    session: AsyncSession, code: str, raw_account: str | None, *, pay_txn_id: str | None = None
+    session: AsyncSession, code: str, raw_account: str | None
 ) -> tuple[PaymentAgent | None, Target]:
     """The agent called ``code`` and the account ``raw_account`` names, in one query.
 
     Authentication happens on the result before anything about the account is used.
-    ``pay_txn_id``: this is ``pay`` of that txn_id, and on PostgreSQL the same query also locks
-    the account's balance row for the booking (:func:`agents.find_with_account_locked`).
     """
     number = None
     error: AbonentError | None = None
@@ -257,12 +252,6 @@ async def load(
             error = exc
     if number is None:
         return await agents.find_agent(session, code), Target(None, error=error)
-    if pay_txn_id is not None:
-        locked = await agents.find_with_account_locked(
-            session, code, number, source=sources.osmp(code), source_txn_id=pay_txn_id
-        )
-        if locked is not None:
-            return locked[0], Target(locked[1], locked[2], locked=locked[3])
     row = await agents.find_with_account(session, code, number)
     if row is None:
         return None, Target(None, error=AccountNotFound(f"no account {number}"))
@@ -314,7 +303,6 @@ async def pay(
             currency=req.currency or account.currency,
             txn_date=req.txn_date,
             agent_id=agent.id,
-            locked=target.locked,
         ),
     )
 

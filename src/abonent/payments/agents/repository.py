@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.ledger import pg_payment
 from abonent.models import Account, AccountBalance, PaymentAgent
 
 # Built once: every check and pay runs one of these, and building a statement (and its cache
@@ -19,20 +18,6 @@ _AGENT_AND_ACCOUNT = (
     .outerjoin(Account, Account.number == bindparam("number"))
     .outerjoin(AccountBalance, AccountBalance.account_id == Account.id)
     .where(PaymentAgent.code == bindparam("code"))
-)
-# PostgreSQL, pay: the same, with the account's balance row locked and what the booking decides
-# from read in the same round trip (ledger.pg_payment.locking). Inner joins: the lock cannot
-# apply to the nullable side of an outer join; no row means "ask _AGENT_AND_ACCOUNT". A payment
-# id is drawn only for an active agent.
-_AGENT_AND_ACCOUNT_LOCKED = pg_payment.locking(
-    select(PaymentAgent, Account, AccountBalance)
-    .select_from(PaymentAgent)
-    .join(Account, Account.number == bindparam("number"))
-    .join(AccountBalance, AccountBalance.account_id == Account.id)
-    .where(PaymentAgent.code == bindparam("code")),
-    source=bindparam("source", type_=String),
-    source_txn_id=bindparam("source_txn_id", type_=String),
-    draw_when=PaymentAgent.active.is_(True),
 )
 
 
@@ -46,22 +31,6 @@ async def with_account(
     """The agent and the account (with its balance) in one round trip; None without the agent."""
     row = (await session.execute(_AGENT_AND_ACCOUNT, {"code": code, "number": number})).first()
     return None if row is None else (row[0], row[1], row[2])
-
-
-async def with_account_locked(
-    session: AsyncSession, code: str, number: str, *, source: str, source_txn_id: str
-) -> tuple[PaymentAgent, Account, AccountBalance, pg_payment.Locked] | None:
-    """:func:`with_account` with the balance row locked for booking ``(source, source_txn_id)``
-    (PostgreSQL only). None: no such agent, account or balance row; nothing was locked."""
-    row = (
-        await session.execute(
-            _AGENT_AND_ACCOUNT_LOCKED,
-            {"code": code, "number": number, "source": source, "source_txn_id": source_txn_id},
-        )
-    ).first()
-    if row is None:
-        return None
-    return row[0], row[1], row[2], pg_payment.locked_from(row, row[2])
 
 
 async def code_exists(session: AsyncSession, code: str) -> bool:

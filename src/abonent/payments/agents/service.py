@@ -18,7 +18,6 @@ from abonent.audit.service import record
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.kit.errors import InvalidInput
-from abonent.ledger import pg_payment
 from abonent.models import Account, AccountBalance, PaymentAgent
 from abonent.payments.agents import repository as repo
 from abonent.payments.agents.errors import (
@@ -121,25 +120,6 @@ async def find_with_account(
     """The agent and the account ``number`` with its balance, in one round trip (the protocol's
     hot path); unauthenticated, like :func:`find_agent`."""
     return await repo.with_account(session, code, number)
-
-
-async def find_with_account_locked(
-    session: AsyncSession, code: str, number: str, *, source: str, source_txn_id: str
-) -> tuple[PaymentAgent, Account, AccountBalance, pg_payment.Locked] | None:
-    """For ``pay`` on PostgreSQL: :func:`find_with_account`, and the account's balance row
-    locked for booking ``(source, source_txn_id)`` in the same round trip (the lock
-    :func:`abonent.payments.service.book_payment` would otherwise take next). None: no agent,
-    account or balance row (nothing locked; ask :func:`find_with_account`), or not PostgreSQL.
-
-    The row is locked before the caller authorises the agent, as the agent and the account are
-    read before it today; nothing read is used before that, an unauthorised caller's unit rolls
-    back at once (releasing the lock), and an inactive agent draws no payment id.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    return await repo.with_account_locked(
-        session, code, number, source=source, source_txn_id=source_txn_id
-    )
 
 
 async def list_agents(session: AsyncSession) -> Sequence[PaymentAgent]:
