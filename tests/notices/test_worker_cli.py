@@ -171,3 +171,50 @@ async def test_the_ladders_notices_pass_the_gate_once(db: Database, clock: Froze
     await dunning.run(db, run_date=dt.date(2026, 10, 11))
     await relay.drain()
     assert len(await sms_texts(db)) == 1
+
+
+async def test_handover_notice_delivery_is_recorded_on_the_assignment(
+    db: Database, clock: FrozenClock
+) -> None:
+    from abonent.models import SmsMessage, SmsPart
+    from abonent.sms import service as sms
+
+    delivered, lost = await debtor(db), await debtor(db)
+    ids = [await _handover(db, delivered)]
+    async with db.session(write=True) as s:
+        agency = await collections.add_agency(s, name="Второе", inn="500100732259", actor=COLLECTOR)
+        done = await collections.handover(
+            s,
+            await s.get_one(Account, lost.id),
+            agency.id,
+            actor=COLLECTOR,
+            as_of=dt.date(2026, 11, 18),
+        )
+        ids.append(done.assignment.id)
+    settings = get_settings()
+    relay = Relay(db, settings, default_handlers(settings, MemorySmsGateway(), db))
+    await relay.drain()
+    await relay.drain()  # the two SMS go out
+    assert [await _status(db, i) for i in ids] == ["sent", "sent"]
+    assert await notices_job.sync_handover_deliveries(db) == 0  # no receipt yet: still 'sent'
+    async with db.session(write=True) as s:
+        part_of: dict[int, SmsPart] = {}
+        for assignment_id in ids:
+            message = await s.scalar(
+                select(ContactMessage).where(
+                    ContactMessage.key == f"collections.notice:{assignment_id}"
+                )
+            )
+            assert message is not None
+            sms_row = await s.scalar(
+                select(SmsMessage).where(SmsMessage.outbox_message_id == message.outbox_message_id)
+            )
+            assert sms_row is not None
+            part_of[assignment_id] = await s.scalar(
+                select(SmsPart).where(SmsPart.sms_id == sms_row.id)
+            )  # type: ignore[assignment]
+        await sms.apply_receipt(s, part_of[ids[0]].gateway_message_id, "delivered")
+        await sms.apply_receipt(s, part_of[ids[1]].gateway_message_id, "undeliverable")
+    assert await notices_job.sync_handover_deliveries(db) == 2
+    assert [await _status(db, i) for i in ids] == ["delivered", "failed"]
+    assert await notices_job.sync_handover_deliveries(db) == 0  # once

@@ -47,13 +47,14 @@ def send(
 def release() -> None:
     """Run the deferred notices that are due through the gate again (the worker does this)."""
 
-    async def main(db: Database) -> notices_job.Released:
-        return await notices_job.release_once(db, settings())
+    async def main(db: Database) -> tuple[notices_job.Released, int]:
+        done = await notices_job.release_once(db, settings())
+        return done, await notices_job.sync_handover_deliveries(db)
 
-    done = run_async(main)
+    done, deliveries = run_async(main)
     console.print(
         f"sent {done.sent}, deferred again {done.deferred}, blocked {done.blocked}, "
-        f"cancelled {done.cancelled}",
+        f"cancelled {done.cancelled}; hand-over notices with a delivery outcome {deliveries}",
         highlight=False,
     )
 

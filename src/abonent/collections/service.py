@@ -242,6 +242,20 @@ async def recall(
     return assignment
 
 
+async def notices_awaiting_delivery(
+    session: AsyncSession, *, after_id: int = 0, limit: int = 500
+) -> list[int]:
+    """Assignments whose hand-over notice went out and whose delivery is not known yet, in id
+    order after ``after_id`` (a page)."""
+    found = await session.scalars(
+        select(CollectionAssignment.id)
+        .where(CollectionAssignment.notice_status == "sent", CollectionAssignment.id > after_id)
+        .order_by(CollectionAssignment.id)
+        .limit(limit)
+    )
+    return list(found)
+
+
 async def set_notice_status(
     session: AsyncSession, assignment_id: int, status: str, *, actor: Actor
 ) -> CollectionAssignment:

@@ -11,9 +11,11 @@ from abonent.ledger.chart import DEBIT
 from abonent.models import (
     Account,
     CollectionAssignment,
+    ContactMessage,
     DebtNotice,
     OpenItem,
     Service,
+    SmsMessage,
     SuspiciousSmsReport,
 )
 from abonent.models.ledger import still_open
@@ -35,6 +37,18 @@ async def open_debits(
         .order_by(OpenItem.due_date, OpenItem.id)
     )
     return [(d, k, int(m)) for d, k, m in rows.all()]
+
+
+async def sms_status_by_contact_key(session: AsyncSession, keys: list[str]) -> dict[str, str]:
+    """The status of the SMS each contact (by key) went out as; contacts not sent are absent."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(ContactMessage.key, SmsMessage.status)
+        .join(SmsMessage, SmsMessage.outbox_message_id == ContactMessage.outbox_message_id)
+        .where(ContactMessage.key.in_(keys))
+    )
+    return {key: status for key, status in rows.all()}
 
 
 async def notice_by_message(session: AsyncSession, message_id: int) -> DebtNotice | None:

@@ -264,6 +264,25 @@ def handover_key(assignment_id: int) -> str:
     return f"collections.notice:{assignment_id}"
 
 
+DELIVERED_SMS = frozenset({"delivered"})
+UNDELIVERED_SMS = frozenset({"undeliverable", "expired", "failed"})
+
+
+async def handover_deliveries(session: AsyncSession, assignment_ids: list[int]) -> dict[int, str]:
+    """What became of each assignment's hand-over notice once its SMS has an outcome:
+    'delivered' (the SMSC's receipt) or 'failed' (undeliverable, expired, given up); an SMS still
+    on its way is left out, so the assignment stays 'sent'."""
+    keys = {handover_key(a): a for a in assignment_ids}
+    found = await repo.sms_status_by_contact_key(session, list(keys))
+    out: dict[int, str] = {}
+    for key, status in found.items():
+        if status in DELIVERED_SMS:
+            out[keys[key]] = "delivered"
+        elif status in UNDELIVERED_SMS:
+            out[keys[key]] = "failed"
+    return out
+
+
 def assignment_of(message: ContactMessage) -> int | None:
     """The assignment a hand-over notice is about (from its key)."""
     if message.kind != HANDOVER_KIND:

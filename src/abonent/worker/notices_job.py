@@ -135,6 +135,29 @@ async def release_once(db: Database, settings: Settings) -> Released:
             return total
 
 
+async def sync_handover_deliveries(db: Database) -> int:
+    """Copy the delivery receipts of hand-over notices onto their assignments (230-FZ art. 9:
+    the notice is recorded with its delivery status). Returns how many assignments changed."""
+    changed = 0
+    after = 0
+    while True:
+
+        async def unit(session: AsyncSession, after: int = after) -> tuple[int, list[int]]:
+            waiting = await collections.notices_awaiting_delivery(
+                session, after_id=after, limit=BATCH
+            )
+            outcomes = await notices.handover_deliveries(session, waiting)
+            for assignment_id, status in outcomes.items():
+                await collections.set_notice_status(session, assignment_id, status, actor=SYSTEM)
+            return len(outcomes), waiting
+
+        done, page = await db.run(unit)
+        changed += done
+        if len(page) < BATCH:
+            return changed
+        after = page[-1]
+
+
 async def run_forever(db: Database, settings: Settings, stop: asyncio.Event) -> None:
     every = settings.notices.release_every_seconds
     if every <= 0:
@@ -142,6 +165,7 @@ async def run_forever(db: Database, settings: Settings, stop: asyncio.Event) -> 
     while not stop.is_set():
         try:
             done = await release_once(db, settings)
+            await sync_handover_deliveries(db)
         except Exception:
             log.exception("notices.release_failed")
         else:

@@ -394,7 +394,8 @@ async def approve_write_off(request_id: PathId, db: Db, who: Approves) -> WriteO
 async def dashboard_series(
     name: Annotated[str, Path(pattern="^[a-z_]{1,32}$")], db: Db, who: Viewer
 ) -> SeriesOut:
-    """``ageing``, ``services``, ``ladder``, ``collected`` (this month, by channel), ``agencies``."""
+    """A series: ``ageing``, ``services``, ``ladder``, ``collected`` (this month, by
+    channel) or ``agencies``."""
     async with db.session() as session:
         found = await dashboard.series(session, name, actor=who.actor())
     return SeriesOut(
