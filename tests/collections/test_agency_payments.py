@@ -226,3 +226,37 @@ def test_cli_link_and_commission(env_db: str, clock: FrozenClock, tmp_path: Path
         result = runner.invoke(app, args)
         assert result.exit_code == code, result.output
         assert "Traceback" not in result.output
+
+
+async def test_the_agencys_registry_books_what_it_collected(
+    db: Database, clock: FrozenClock
+) -> None:
+    from abonent.payments.registry.parser import Options
+    from abonent.payments.registry.service import import_registry
+    from tests.payments.registry.helpers import msk, osmp_date, registry
+
+    agency, _agent, held, _ = await _setup(db)
+    data = registry(f"R1;{held.number};300,00;{osmp_date(msk(17, 10))}")
+
+    async def load() -> None:
+        async with db.session(write=True) as s:
+            await import_registry(
+                s,
+                agent_code="AGENCY1",
+                file_name="agency-20261117.csv",
+                data=data,
+                options=Options(),
+                actor=STAFF,
+                book_missing=True,
+            )
+
+    await load()
+    await load()  # the same registry again books nothing more
+    async with db.session() as s:
+        st = await statement_for(s, await s.get_one(Account, held.id))
+        report = await agents.commission_report(
+            s, agency.id, D(2026, 11, 1), D(2026, 11, 30), actor=STAFF
+        )
+    assert st.debt_minor == 300_000 - 30_000
+    assert [(x.amount_minor, x.in_portfolio) for x in report.lines] == [(30_000, True)]
+    assert report.commission_minor == 4_650  # 15,5 % of 300 ₽
