@@ -90,3 +90,34 @@ async def test_reports_and_contact_pages(
     assert "запрет суда" in r.text and "действует" in r.text and "запрет" in r.text
     r = await client.get("/console/customers/999999/contact")
     assert r.status_code == 404
+
+
+async def test_the_hotline_records_a_suspicious_sms(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    from sqlalchemy import func, select
+
+    from abonent.models import SuspiciousSmsReport
+
+    async def reports() -> int:
+        async with db.session() as s:
+            return await s.scalar(select(func.count()).select_from(SuspiciousSmsReport)) or 0
+
+    await console_login(client, await make_staff(db, "hotline"))
+    token = csrf_of((await client.get("/console/notices/verify")).text)
+    r = await client.post(
+        "/console/notices/report",
+        data={"sender": "Bank-RU", "text": "Долг 999 ₽, оплатите по ссылке", "csrf_token": token},
+    )
+    assert r.status_code == 200 and 'data-test="reported"' in r.text
+    assert await reports() == 1
+    for data in (
+        {"sender": "", "text": "x", "csrf_token": token},
+        {"sender": "A\x07B", "text": "x", "csrf_token": token},
+        {"sender": "Bank-RU", "text": "x", "csrf_token": "forged"},
+    ):
+        refused = await client.post("/console/notices/report", data=data)
+        assert refused.status_code in (403, 422), refused.text[:300]
+    assert await reports() == 1
+    summary = await client.get("/console/notices/reports")
+    assert summary.status_code == 200 and "Bank-RU" in summary.text

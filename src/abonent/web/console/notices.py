@@ -74,6 +74,33 @@ async def verify(request: Request, principal: Reader) -> HTMLResponse:
     )
 
 
+@router.post("/notices/report", response_class=HTMLResponse)
+async def report(request: Request, principal: Reader) -> HTMLResponse:
+    """A caller reads out an SMS they think is not ours: the hotline records it for the list."""
+    form = await checked_form(request)
+    sender, text = field(form, "sender", 64), field(form, "text", 1200)
+
+    async def work(session: AsyncSession) -> None:
+        await notices.report(
+            session,
+            sender=sender,
+            text=text,
+            channel="hotline",
+            client_key=f"staff:{principal.staff_id}",
+        )
+
+    try:
+        await database_of(request).run(work)
+    except (RateLimited, AbonentError) as exc:
+        return refused(request, principal, exc, back=f"{PREFIX}/notices/verify")
+    return render(
+        request,
+        "console/notice_verify.html",
+        {"result": None, "code": "", "last4": "", "reported": True},
+        principal=principal,
+    )
+
+
 @router.get("/notices/reports", response_class=HTMLResponse)
 async def reports(request: Request, principal: Reader) -> HTMLResponse:
     async with database_of(request).session() as session:
