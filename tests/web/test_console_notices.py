@@ -121,3 +121,50 @@ async def test_the_hotline_records_a_suspicious_sms(
     assert await reports() == 1
     summary = await client.get("/console/notices/reports")
     assert summary.status_code == 200 and "Bank-RU" in summary.text
+
+
+async def test_blocks_set_and_lifted_from_the_console(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    from sqlalchemy import select
+
+    from abonent.models import ContactBlock
+
+    account = await debtor(db)
+    page = f"/console/customers/{account.customer_id}/contact"
+
+    async def blocks() -> list[tuple[str, bool]]:
+        async with db.session() as s:
+            rows = await s.scalars(select(ContactBlock).order_by(ContactBlock.id))
+            return [(b.kind, b.lifted_at is None) for b in rows]
+
+    await console_login(client, await make_staff(db, "hotline"))
+    token = csrf_of((await client.get(page)).text)
+    hotline = await client.post(
+        page + "/block", data={"kind": "deceased", "reason": "x", "csrf_token": token}
+    )
+    assert hotline.status_code == 403 and await blocks() == []
+    client.cookies.clear()
+    await console_login(client, await make_staff(db, "collections"))
+    shown = await client.get(page)
+    assert "Установить запрет" in shown.text
+    token = csrf_of(shown.text)
+    for data in (
+        {"kind": "holiday", "reason": "x", "csrf_token": token},
+        {"kind": "deceased", "reason": "", "csrf_token": token},
+        {"kind": "deceased", "reason": "x", "csrf_token": "forged"},
+    ):
+        refused = await client.post(page + "/block", data=data)
+        assert refused.status_code in (403, 422), refused.text[:300]
+    assert await blocks() == []
+    done = await client.post(
+        page + "/block",
+        data={"kind": "bankruptcy", "reason": "Заявление в суд № А40-1", "csrf_token": token},
+    )
+    assert done.status_code == 303 and await blocks() == [("bankruptcy", True)]
+    async with db.session() as s:
+        block_id = await s.scalar(select(ContactBlock.id))
+    lifted = await client.post(f"{page}/blocks/{block_id}/lift", data={"csrf_token": token})
+    assert lifted.status_code == 303 and await blocks() == [("bankruptcy", False)]
+    again = await client.post(f"{page}/blocks/{block_id}/lift", data={"csrf_token": token})
+    assert again.status_code in (409, 422) and await blocks() == [("bankruptcy", False)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.api.deps import database_of
@@ -133,6 +133,43 @@ async def customer_contact(
             "verdicts": VERDICTS,
             "reasons": REASONS,
             "kinds": KINDS,
+            "may_block": principal.role in contact.ROLES["contact.block"],
         },
         principal=principal,
     )
+
+
+@router.post("/customers/{customer_id}/contact/block")
+async def block(request: Request, customer_id: CustomerId, principal: Reader) -> Response:
+    """Bankruptcy filed, a death, a court's ban: no debt contact at all while the block holds."""
+    form = await checked_form(request)
+    kind, reason = field(form, "kind", 16), field(form, "reason", 600)
+    back = f"{PREFIX}/customers/{customer_id}/contact"
+
+    async def work(session: AsyncSession) -> None:
+        await contact.set_block(
+            session, customer_id, kind=kind, reason=reason, actor=principal.actor()
+        )
+
+    try:
+        await database_of(request).run(work)
+    except AbonentError as exc:
+        return refused(request, principal, exc, back=back)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/customers/{customer_id}/contact/blocks/{block_id}/lift")
+async def lift(
+    request: Request, customer_id: CustomerId, block_id: CustomerId, principal: Reader
+) -> Response:
+    await checked_form(request)
+    back = f"{PREFIX}/customers/{customer_id}/contact"
+
+    async def work(session: AsyncSession) -> None:
+        await contact.lift_block(session, block_id, actor=principal.actor())
+
+    try:
+        await database_of(request).run(work)
+    except AbonentError as exc:
+        return refused(request, principal, exc, back=back)
+    return RedirectResponse(back, status_code=303)
