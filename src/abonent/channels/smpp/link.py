@@ -5,8 +5,9 @@ PDU (responses, ``deliver_sm``, ``enquire_link``, ``unbind``) and settles each s
 by its sequence number, with no hand-off between threads per PDU. smpplib encodes and decodes
 every PDU (``smpp.make_pdu`` / ``pdu.generate`` / ``smpp.parse_pdu``) but the hot path's two: a
 plain ``submit_sm`` and its ``submit_sm_resp`` are packed in :mod:`.wire` (smpplib's generic
-field loop cost more than the rest of a relayed SMS); its blocking socket client is not used. Up to ``window`` submits are outstanding at once; each read of the
-socket settles every response it carries. A task per bind connects, binds, sends an
+field loop cost more than the rest of a relayed SMS); its blocking socket client is not used.
+Up to ``window`` submits are outstanding at once; each read of the socket settles every
+response it carries. A task per bind connects, binds, sends an
 ``enquire_link`` after ``enquire_link_seconds`` of silence (and drops a bind that does not answer
 it), and reconnects with backoff when the bind drops.
 
