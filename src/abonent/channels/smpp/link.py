@@ -2,10 +2,12 @@
 
 The bind is an asyncio transport on the event loop: one thread writes the submits, reads every
 PDU (responses, ``deliver_sm``, ``enquire_link``, ``unbind``) and settles each submit's future
-by its sequence number, with no hand-off between threads per PDU. smpplib still encodes and
-decodes every PDU (``smpp.make_pdu`` / ``pdu.generate`` / ``smpp.parse_pdu``): only its blocking
-socket client is not used. Up to ``window`` submits are outstanding at once; each read of the
-socket settles every response it carries. A task per bind connects, binds, sends an
+by its sequence number, with no hand-off between threads per PDU. smpplib encodes and decodes
+every PDU (``smpp.make_pdu`` / ``pdu.generate`` / ``smpp.parse_pdu``) but the hot path's two: a
+plain ``submit_sm`` and its ``submit_sm_resp`` are packed in :mod:`.wire` (smpplib's generic
+field loop cost more than the rest of a relayed SMS); its blocking socket client is not used.
+Up to ``window`` submits are outstanding at once; each read of the socket settles every
+response it carries. A task per bind connects, binds, sends an
 ``enquire_link`` after ``enquire_link_seconds`` of silence (and drops a bind that does not answer
 it), and reconnects with backoff when the bind drops.
 
@@ -29,6 +31,8 @@ import structlog
 from smpplib import command as smpp_command
 from smpplib import consts, smpp
 
+from abonent.channels.smpp import wire
+
 log = structlog.get_logger(__name__)
 # PDU names in and out at DEBUG (never their bytes: the bind carries the password).
 wire_log = logging.getLogger("abonent.smpp.wire")
@@ -51,6 +55,7 @@ _SHORT_BIND_SECONDS = 2.0
 # No SMPP PDU a peer sends us is near this; a longer length means the stream is garbage.
 _MAX_PDU = 64 * 1024
 _UNBIND_WAIT_SECONDS = 2.0
+_SUBMIT_SM_RESP = wire.SUBMIT_SM_RESP.to_bytes(4, "big")
 
 DeliverHandler = Callable[[Any], Awaitable[int | None] | int | None]
 """Called on the event loop with each inbound ``deliver_sm``; returns (or resolves to) its
@@ -163,14 +168,20 @@ class _Bind(asyncio.Protocol):
         if not self.closed.done():
             self.closed.set_result(None)
 
-    def write(self, pdu: Any) -> None:
-        """Queue one PDU; the PDUs written in one turn of the loop go out in one send."""
+    def transport_check(self) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             raise LinkDown("not connected")
+
+    def write(self, pdu: Any) -> None:
+        """Queue one PDU; the PDUs written in one turn of the loop go out in one send."""
+        self.transport_check()
         if wire_log.isEnabledFor(logging.DEBUG):
             wire_log.debug("Sending %s PDU", pdu.command)
-        data = pdu.generate()
+        self.write_bytes(pdu.generate())
+
+    def write_bytes(self, data: bytes) -> None:
+        """Queue one PDU already packed (see ``write``)."""
         if self._out is None:
             self._out = [data]
             asyncio.get_running_loop().call_soon(self.flush)
@@ -299,12 +310,21 @@ class SmppLink:
     ) -> Any:
         """Write one request PDU and wait for its response (or a ``generic_nack``)."""
         assert self._loop is not None
-        pdu = smpp.make_pdu(command, client=self._sequence, **fields)
         future: asyncio.Future[Any] = self._loop.create_future()
-        sequence = pdu.sequence
+        if command == "submit_sm" and wire.packable(fields):
+            # The relay's hot path: packed here, the same bytes as smpplib's (see wire.py).
+            sequence = self._sequence.next_sequence()
+            data = wire.submit_sm(sequence, fields)
+        else:
+            pdu = smpp.make_pdu(command, client=self._sequence, **fields)
+            sequence = pdu.sequence
+            data = pdu.generate()
         bind.pending[sequence] = future
         try:
-            bind.write(pdu)
+            bind.transport_check()
+            if wire_log.isEnabledFor(logging.DEBUG):
+                wire_log.debug("Sending %s PDU", command)
+            bind.write_bytes(data)
         except LinkDown:
             bind.pending.pop(sequence, None)
             raise
@@ -319,6 +339,15 @@ class SmppLink:
     # -- reading (on the loop, from the protocol) --------------------------------------------
 
     def _received(self, bind: _Bind, raw: bytes) -> None:
+        if raw[4:8] == _SUBMIT_SM_RESP:
+            resp = wire.submit_sm_resp(raw)
+            if resp is not None:
+                if wire_log.isEnabledFor(logging.DEBUG):
+                    wire_log.debug("Read %s PDU", resp.command)
+                future = bind.pending.pop(resp.sequence, None)
+                if future is not None and not future.done():
+                    future.set_result(resp)
+                return
         try:
             pdu = smpp.parse_pdu(raw, client=self._sequence, allow_unknown_opt_params=True)
         except Exception as exc:
