@@ -17,6 +17,7 @@ from abonent.api.agents import osmp as agents
 from abonent.api.edge import Edge
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
+from abonent.api.me_lane import MeStatementLane
 from abonent.api.v1 import accounts as v1_accounts
 from abonent.api.v1 import auth as v1_auth
 from abonent.api.v1 import card_payments as acquiring
@@ -142,6 +143,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(agents.router)
     app.include_router(ussd.router)
     # The body limit is added last, so it is outermost: the agent lane's bodies are limited too.
+    app.add_middleware(MeStatementLane)  # the subscriber's statement, past the router
     app.add_middleware(AgentLane)
     app.add_middleware(ussd.UssdLane)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import Account, Contract, Customer, LoginCode, Service, SubscriberSession
+from abonent.statement.repository import BY_NUMBER
 
 
 async def customer_by_sim(session: AsyncSession, msisdn: str) -> int | None:
@@ -86,6 +87,35 @@ LIVE_WITH_ACCOUNT = (
     .where(SubscriberSession.access_hash == bindparam("digest"))
 )
 """The session of an access token and its customer's account of a number, as plain columns."""
+
+# The statement's own query (``statement.repository.BY_NUMBER``, its columns in its order, then
+# the account's id), joined LATERAL to the session of the token and limited to that session's
+# customer: the token check, the owner check and the statement in ONE round trip (PostgreSQL
+# only; ``reader.py`` runs it). Rows: none for an unknown token; one row of NULL statement
+# columns when the account is not the caller's (or does not exist); else the statement's rows.
+_OWNED = (
+    BY_NUMBER.add_columns(Account.id)
+    .where(Account.customer_id == SubscriberSession.customer_id)
+    .lateral("owned")
+)
+OWN_STATEMENT = (
+    select(
+        SubscriberSession.id,
+        SubscriberSession.customer_id,
+        SubscriberSession.msisdn,
+        SubscriberSession.kind,
+        SubscriberSession.revoked_at,
+        SubscriberSession.access_expires_at,
+        SubscriberSession.expires_at,
+        SubscriberSession.last_seen_at,
+        *_OWNED.c,
+    )
+    .select_from(SubscriberSession)
+    .outerjoin(_OWNED, true())
+    .where(SubscriberSession.access_hash == bindparam("digest"))
+)
+SESSION_COLUMNS = 8
+"""``OWN_STATEMENT``'s rows: the session's 8 columns, then ``BY_NUMBER``'s, then the account id."""
 
 
 async def session_by_refresh(session: AsyncSession, digest: str) -> SubscriberSession | None:
