@@ -9,11 +9,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.api.deps import Subscriber, client_of, database_of
-from abonent.api.v1.responses import PROBLEMS
+from abonent.api.v1.responses import RATE_LIMITED
 from abonent.kit.errors import AbonentError
 from abonent.subscribers import service as subscribers
 
-router = APIRouter(prefix="/auth", tags=["subscriber auth"], responses=PROBLEMS)
+router = APIRouter(prefix="/auth", tags=["subscriber auth"], responses=RATE_LIMITED)
 
 Msisdn = Annotated[
     str, Field(min_length=1, max_length=32, description="phone number, any usual form")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from abonent.api.deps import client_of, database_of
 from abonent.api.staff_deps import require_staff
-from abonent.api.v1.responses import PROBLEMS
+from abonent.api.v1.responses import RATE_LIMITED
 from abonent.notices import service as notices
 from abonent.notices.schemas import (
     CountOut,
@@ -22,7 +22,7 @@ from abonent.notices.schemas import (
 )
 from abonent.staff.principal import StaffPrincipal
 
-router = APIRouter(tags=["notices"], responses=PROBLEMS)
+router = APIRouter(tags=["notices"], responses=RATE_LIMITED)
 Reader = Annotated[
     StaffPrincipal, Depends(require_staff("hotline", "clerk", "supervisor", "collections"))
 ]

@@ -11,13 +11,13 @@ from pydantic import BaseModel
 
 from abonent.accounts.errors import AccountNotFound
 from abonent.api.deps import client_of, database_of
-from abonent.api.v1.responses import PROBLEMS
+from abonent.api.v1.responses import RATE_LIMITED
 from abonent.config import get_settings
 from abonent.kit.errors import InvalidInput
 from abonent.subscribers import service as subscribers
 from abonent.throttle import service as throttle
 
-router = APIRouter(prefix="/public", tags=["public"], responses=PROBLEMS)
+router = APIRouter(prefix="/public", tags=["public"], responses=RATE_LIMITED)
 
 Field64 = Annotated[str | None, Query(max_length=64)]
 

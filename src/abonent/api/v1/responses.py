@@ -47,3 +47,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     503: problem("temporarily unavailable; retry"),
 }
 """The refusals any JSON endpoint may answer with."""
+
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    429: problem("too many requests from this address or number; `Retry-After` says when"),
+}
+"""The refusals of a rate-limited endpoint (logins, public look-ups and checks)."""
