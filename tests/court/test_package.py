@@ -113,7 +113,7 @@ async def test_package_snapshot_and_pdf_match_the_ledger(db: Database, clock: Fr
     assert case.fee_minor == 200_000  # half of 4 000 ₽: a claim up to 100 000 ₽
     for line in shown.lines:
         item = items[line.open_item_id]
-        assert (line.amount_minor, line.remaining_minor) == (
+        assert (line.amount_minor, line.owed_minor) == (
             item.amount_minor,
             item.remaining_minor,
         )

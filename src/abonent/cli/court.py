@@ -123,7 +123,7 @@ def show(case_id: int = typer.Argument(...)) -> None:
             out.append(
                 f"  {line.part:<11} {line.due_date:%d.%m.%Y} {line.service:<8} "
                 f"{format_money(line.amount_minor):>14} paid {format_money(line.paid_minor):>14} "
-                f"left {format_money(line.remaining_minor):>14}"
+                f"left {format_money(line.owed_minor):>14}"
             )
         for event in shown.stages:
             note = f": {event.note}" if event.note else ""

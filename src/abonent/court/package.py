@@ -52,7 +52,7 @@ def _table(doc: Document, lines: Sequence[CourtCaseLine], currency: str) -> None
                 f"{line.due_date:%d.%m.%Y}",
                 format_money(line.amount_minor, currency),
                 format_money(line.paid_minor, currency),
-                format_money(line.remaining_minor, currency),
+                format_money(line.owed_minor, currency),
             ]
             for line in lines
         ],

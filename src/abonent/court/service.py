@@ -84,7 +84,7 @@ def _line(case_id: int, line: ClaimLine, part: str) -> CourtCaseLine:
         due_date=line.due_date,
         amount_minor=line.amount_minor,
         paid_minor=line.paid_minor,
-        remaining_minor=line.remaining_minor,
+        owed_minor=line.remaining_minor,
         part=part,
     )
 

@@ -46,7 +46,9 @@ class CourtCaseLine(Base):
     due_date: Mapped[dt.date]
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     paid_minor: Mapped[int] = mapped_column(BigInteger)
-    remaining_minor: Mapped[int] = mapped_column(BigInteger)
+    owed_minor: Mapped[int] = mapped_column(BigInteger)
+    """What was still owed on the charge (named apart from the ledger's own columns: only the
+    ledger writes a `remaining_minor`)."""
     part: Mapped[str] = mapped_column(String(16))
     """'claimed'; 'time_barred' (listed apart, left out of the claim); 'disputed' (an open
     dispute: still owed, but not taken to court while it is being answered)."""

@@ -234,7 +234,7 @@ class CaseOut(BaseModel):
                     due_date=x.due_date,
                     amount_minor=x.amount_minor,
                     paid_minor=x.paid_minor,
-                    remaining_minor=x.remaining_minor,
+                    remaining_minor=x.owed_minor,
                 )
                 for x in (shown.lines if shown else [])
             ],

@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("paid_minor", sa.BigInteger(), nullable=False),
-        sa.Column("remaining_minor", sa.BigInteger(), nullable=False),
+        sa.Column("owed_minor", sa.BigInteger(), nullable=False),
         sa.Column("part", sa.String(length=16), nullable=False),
         _fk(t, "case_id", "court_cases"),
         _fk(t, "open_item_id", "open_items"),
