@@ -277,3 +277,81 @@ async def test_console_pages_need_a_session_and_the_role(
             await client.aclose()
     assert refused >= 20
     assert await snapshot(db) == before
+
+
+async def test_console_request_from_the_desk_to_the_answer(
+    db: Database, clock: FrozenClock, evidence_dir: Path
+) -> None:
+    person = await make_person(db)
+    clerk, boss = await make_staff(db, "clerk"), await make_staff(db, "supervisor")
+    async with _client(db, 50021) as desk:
+        csrf = await console_sign_in(desk, clerk)
+        assert (await check_identity(desk, person, csrf)).status_code in (200, 303)
+        form = await desk.get(f"/console/people/{person.id}/requests/new")
+        assert form.status_code == 200 and "Расшифровка долга" in form.text
+        token = csrf_of(form.text)
+        before = await _count(db, WrittenRequest)
+        bad = await desk.post(
+            f"/console/people/{person.id}/requests",
+            data={
+                "csrf_token": token,
+                "account_number": person.mobile_number,
+                "kind": "x",
+                "text": "",
+            },
+        )
+        assert bad.status_code in (403, 404, 422) and await _count(db, WrittenRequest) == before
+        made = await desk.post(
+            f"/console/people/{person.id}/requests",
+            data={
+                "csrf_token": token,
+                "account_number": person.mobile_number,
+                "kind": "debt_details",
+                "text": "Прошу расшифровку долга по всем SIM-картам",
+            },
+        )
+        assert made.status_code == 303, made.text
+        request_url = made.headers["location"]
+        request_id = int(request_url.rsplit("/", 1)[1])
+        queue = await desk.get("/console/requests")
+        assert queue.status_code == 200 and request_url in queue.text
+        page = await desk.get(request_url)
+        assert page.status_code == 200 and "Прошу расшифровку" in page.text
+        token = csrf_of(page.text)
+        no_pdf = await desk.get(f"{request_url}/statement.pdf")
+        assert no_pdf.status_code == 404  # nothing attached yet
+        assigned = await desk.post(
+            f"{request_url}/assign", data={"csrf_token": token, "assignee": "clerk1"}
+        )
+        assert assigned.status_code in (303, 403), assigned.text
+        empty = await desk.post(f"{request_url}/answer", data={"csrf_token": token, "text": ""})
+        assert empty.status_code in (403, 422)
+        sms_before = await _count(db, OutboxMessage, OutboxMessage.topic == "sms.send")
+    async with _client(db, 50022) as sup:
+        await console_sign_in(sup, boss)
+        page = await sup.get(request_url)
+        token = csrf_of(page.text)
+        assert (
+            await sup.post(f"{request_url}/assign", data={"csrf_token": token, "assignee": "boss"})
+        ).status_code == 303
+        answered = await sup.post(
+            f"{request_url}/answer",
+            data={
+                "csrf_token": token,
+                "text": "Расшифровка долга приложена.",
+                "attach_statement": "on",
+            },
+        )
+        assert answered.status_code == 303, answered.text
+        pdf = await sup.get(f"{request_url}/statement.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        text = " ".join((PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text() or "").split())
+        assert "Справка о задолженности" in text
+        deadlines = await sup.get("/console/deadlines")
+        assert deadlines.status_code == 200
+        missing = await sup.get("/console/requests/999999")
+        assert missing.status_code == 404
+    async with db.session() as s:
+        found = await s.get_one(WrittenRequest, request_id)
+        assert found.status == "answered"
+    assert await _count(db, OutboxMessage, OutboxMessage.topic == "sms.send") == sms_before + 1
