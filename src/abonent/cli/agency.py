@@ -76,13 +76,6 @@ def show(agency_id: int = typer.Argument(...)) -> None:
     console.print(run_async(main), highlight=False)
 
 
-def _day(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r}: expected YYYY-MM-DD") from None
-
-
 @app.command("link-agent")
 def link_agent(
     agency_id: int = typer.Argument(..., help="The agency's id."),
@@ -103,8 +96,8 @@ def link_agent(
 @app.command("commission")
 def commission(
     agency_id: int = typer.Argument(..., help="The agency's id."),
-    start: str = typer.Option(..., "--from", callback=_day, help="First day, YYYY-MM-DD."),
-    end: str = typer.Option(..., "--to", callback=_day, help="Last day (inclusive)."),
+    start: str = typer.Option(..., "--from", callback=inputs.day, help="First day, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--to", callback=inputs.day, help="Last day (inclusive)."),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write the lines as CSV."),
 ) -> None:
     """What the agency collected in the period and its commission (reported, never posted)."""

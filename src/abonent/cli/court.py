@@ -20,15 +20,6 @@ from abonent.models import CourtCase
 app = typer.Typer(no_args_is_help=True, help="Court orders (судебный приказ) for unpaid debt.")
 
 
-def _day(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r}: expected YYYY-MM-DD") from None
-
-
 def _out(value: Path | None) -> Path | None:
     if value is not None and (value.is_dir() or not value.parent.is_dir()):
         raise typer.BadParameter(f"{value}: not a file in an existing directory")
@@ -46,7 +37,9 @@ def _describe(case: CourtCase) -> str:
 @app.command("package")
 def build_package(
     account: str = typer.Argument(..., help="The account number."),
-    on: str | None = typer.Option(None, "--date", callback=_day, help="Application date (today)."),
+    on: str | None = typer.Option(
+        None, "--date", callback=inputs.day, help="Application date (today)."
+    ),
     out: Path | None = typer.Option(None, "--out", callback=_out, help="Where to write the PDF."),
 ) -> None:
     """Build the court-order application for the account's debt; write the PDF draft."""
@@ -91,7 +84,9 @@ def stage(
     name: str = typer.Argument(
         ..., help="filed, order_issued, cancelled, enforced, refused or withdrawn."
     ),
-    on: str | None = typer.Option(None, "--date", callback=_day, help="When it happened (today)."),
+    on: str | None = typer.Option(
+        None, "--date", callback=inputs.day, help="When it happened (today)."
+    ),
     note: str = typer.Option("", "--note", callback=inputs.text(500)),
 ) -> None:
     """Record what the court did with the application."""

@@ -7,6 +7,7 @@ anything connects to the database.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import typer
@@ -26,3 +27,13 @@ def text(max_length: int) -> Callable[[str | None], str | None]:
             raise typer.BadParameter(str(exc)) from None
 
     return validate
+
+
+def day(value: str | None) -> dt.date | None:
+    """A Typer ``callback=`` for a date typed as YYYY-MM-DD (None when the option is not given)."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected YYYY-MM-DD") from None

@@ -9,7 +9,6 @@ court did. Each request is one unit of work; a refusal is a page with its stable
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -24,18 +23,18 @@ from abonent.court import package
 from abonent.court import service as court
 from abonent.kit import clock
 from abonent.kit.charts import bar_chart_svg
-from abonent.kit.errors import AbonentError, InvalidInput
+from abonent.kit.errors import AbonentError
 from abonent.kit.money import format_money
 from abonent.models import CourtCase
 from abonent.staff.principal import StaffPrincipal
 from abonent.web.console.messages import words_for
+from abonent.web.console.people import typed_date
 from abonent.web.console.session import PREFIX, checked_form, console_may, field, render
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Viewer = Annotated[StaffPrincipal, Depends(console_may("collections.dashboard"))]
 Preparer = Annotated[StaffPrincipal, Depends(console_may("court.prepare"))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
-_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
 COURT_WORDS = {
     "court_needs_agency_stage": "Долг ещё не передавался агентству: сначала передайте его.",
     "court_nothing_to_claim": "В пределах срока исковой давности взыскивать нечего.",
@@ -66,16 +65,7 @@ def _refused(
 
 
 def _day(raw: str) -> dt.date:
-    raw = raw.strip()
-    if not raw:
-        return clock.today()
-    match = _DATE.match(raw)
-    try:
-        if match:
-            return dt.date(int(match[3]), int(match[2]), int(match[1]))
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("date: DD.MM.YYYY", code="console.date") from None
+    return typed_date(raw, what="date") or clock.today()
 
 
 # --- dashboards ------------------------------------------------------------------------------

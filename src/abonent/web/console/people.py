@@ -62,7 +62,8 @@ def _said(exc: AbonentError) -> str:
     return f"{words_for(exc)} Ничего не изменено (код: {exc.code})."
 
 
-def _birth_date(raw: str) -> dt.date | None:
+def typed_date(raw: str, *, what: str = "birth date") -> dt.date | None:
+    """A date as staff type it, DD.MM.YYYY (or YYYY-MM-DD); None when left empty."""
     raw = raw.strip()
     if not raw:
         return None
@@ -72,7 +73,7 @@ def _birth_date(raw: str) -> dt.date | None:
             return dt.date(int(match[3]), int(match[2]), int(match[1]))
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput("birth date: DD.MM.YYYY", code="console.date") from None
+        raise InvalidInput(f"{what}: DD.MM.YYYY", code="console.date") from None
 
 
 @router.get("", response_class=HTMLResponse)
@@ -91,7 +92,7 @@ async def search(request: Request, principal: Finder) -> HTMLResponse:
     chip = field(form, "chip_id", 64).strip()
     birth = field(form, "birth_date", 16)
     try:
-        birth_date = _birth_date(birth) if by == "surname" else None
+        birth_date = typed_date(birth) if by == "surname" else None
         query: dict[str, Any] = {by: value or None}
         if by == "smart_card":
             query["chip_id"] = chip or None
