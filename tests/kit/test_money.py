@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abonent.kit.errors import InvalidInput
-from abonent.kit.money import Money, format_money, format_plain, parse_amount
+from abonent.kit.money import Money, format_amount, format_money, format_plain, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,11 @@ def test_money_refuses_floats_and_mixed_currency() -> None:
 def test_only_ascii_digits_are_amounts(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_amount(text)
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_amounts_group_by_thousands_with_no_break_spaces(minor: int) -> None:
+    major, rest = divmod(abs(minor), 100)
+    expected = ("-" if minor < 0 else "") + f"{major:,}".replace(",", "\u00a0") + f",{rest:02d}"
+    assert format_amount(minor) == expected
+    assert format_amount(99_999) == "999,99" and format_amount(100_000) == "1\u00a0000,00"

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from abonent.ussd.screen import budget, compose, first_fitting, fits, truncate
+from hypothesis import given
+from hypothesis import strategies as st
+
+from abonent.ussd.screen import BASIC, EXTENSION, budget, compose, first_fitting, fits, truncate
+
+# Characters of every kind a screen can hold: GSM 03.38's basic table and its extension
+# table, Cyrillic, other BMP letters, characters outside the BMP, line breaks.
+_MIXED = st.text(
+    st.sampled_from(sorted(BASIC))
+    | st.sampled_from(sorted(EXTENSION))
+    | st.characters(min_codepoint=0x0400, max_codepoint=0x04FF)
+    | st.sampled_from(["€", "…", "№", "😀", "\n", "ё", "ç"]),
+    max_size=200,
+)
 
 
 def test_encoding_and_limit_follow_the_text() -> None:
@@ -49,3 +62,15 @@ def test_the_alphabet_is_the_codecs() -> None:
             septets = None
         got = budget(text)
         assert (got.used if got.encoding == "gsm7" else None) == septets, text
+
+
+@given(_MIXED)
+def test_the_measure_is_the_codecs_own(text: str) -> None:
+    # The reference is the gsm0338 codec itself (one septet per unpacked octet) or UTF-16.
+    try:
+        expected = ("gsm7", len(text.encode("gsm03.38")), 182)
+    except UnicodeEncodeError:
+        expected = ("ucs2", len(text.encode("utf-16-le")) // 2, 80)
+    measured = budget(text)
+    assert (measured.encoding, measured.used, measured.limit) == expected
+    assert fits(text) == (expected[1] <= expected[2])
