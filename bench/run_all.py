@@ -1,7 +1,8 @@
 """Run every benchmark and print its figures against the targets (``make bench``).
 
 Each bench script measures Abonent and a floor in the same run and ends with one line
-``<name>_ratio=<x>`` (and the OSMP bench its p99 as ``osmp_pay_p99_ms=<x>``); this collects
+``<name>_ratio=<x>`` (and the OSMP and USSD benches their p99 as ``osmp_pay_p99_ms=<x>`` and
+``ussd_http_p99_ms=<x>``); this collects
 those lines. Benchmarks never run in the test suite.
 """
 
@@ -25,6 +26,10 @@ TARGETS = {
     "import_schema_ratio": ("bench_import.py", ">=", 0.3),
     "osmp_pay_ratio": ("bench_osmp.py", ">=", 0.3),
     "ussd_http_ratio": ("bench_ussd.py", ">=", 0.5),
+    # The same run's 99th percentile latency of *100# at 64 connections, in milliseconds.
+    "ussd_http_p99_ms": ("bench_ussd.py", "<=", 50.0),
+    # SMS relayed by the outbox over SMPP to the local peer against a bare smpplib loop.
+    "sms_ratio": ("bench_sms.py", ">=", 0.5),
     # /v1/me/accounts/{number}/statement with a subscriber token, one worker against one.
     "me_statement_ratio": ("bench_me.py", ">=", 0.5),
     # The same run's 99th percentile latency at 16 connections, in milliseconds.
