@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from abonent.channels.smpp import encoding
 
@@ -79,3 +81,9 @@ def test_one_part_texts_are_the_whole_text_encoded():
     assert encoding.split("x" * 160).parts == (b"x" * 160,)
     assert len(encoding.split("x" * 161).parts) == 2
     assert len(encoding.split("Ж" * 70).parts) == 1 and len(encoding.split("Ж" * 71).parts) == 2
+
+
+@given(st.text(st.sampled_from(sorted(encoding._GSM7)) | st.characters(), max_size=80))
+def test_gsm7_is_exactly_the_table(text: str) -> None:
+    # Each character is looked up in the table the encoder itself uses.
+    assert encoding.fits_gsm7(text) == all(ch in encoding._GSM7 for ch in text)
