@@ -137,14 +137,19 @@ async def test_fees_for_a_period_exact(db: Database, clock: FrozenClock) -> None
         ]  # fmt: skip
         entries = (
             await s.execute(
-                select(JournalEntry.account_id, JournalEntry.kind, JournalEntry.source)
+                select(
+                    JournalEntry.account_id,
+                    JournalEntry.kind,
+                    JournalEntry.source,
+                    JournalEntry.memo,
+                )
                 .where(JournalEntry.kind == "fee")
                 .order_by(JournalEntry.account_id)
             )
         ).all()
         assert [tuple(e) for e in entries] == [
-            (a.id, "fee", "fee:2026-10"),
-            (b.id, "fee", "fee:2026-10"),
+            (a.id, "fee", "fee:2026-10", "Абонентская плата за 2026-10"),
+            (b.id, "fee", "fee:2026-10", "Абонентская плата за 2026-10"),
         ]
         legs = (
             await s.execute(

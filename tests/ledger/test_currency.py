@@ -59,6 +59,19 @@ async def test_a_reversal_posts_in_the_account_currency(db: Database, clock) -> 
         )
     assert reversals and set(reversals) == {"USD"}
     assert await _currencies(db, account.id) == ({"USD"}, {"USD"})
+    async with db.session() as s:
+        memos = set(
+            await s.scalars(
+                select(JournalEntry.memo).where(
+                    JournalEntry.account_id == account.id, JournalEntry.kind == "reversal"
+                )
+            )
+        )
+    # What the cabinet and the console show under the entry: Russian, naming what was undone.
+    assert memos == {
+        f"Сторно проводки №{charged.entry.id}: wrong",
+        f"Сторно проводки №{paid.entry.id}: wrong",
+    }
 
 
 async def test_import_booking_and_payment_reversal_use_the_account_currency(

@@ -192,6 +192,17 @@ async def test_clerk_sees_everything_hotline_masked_amounts_exact(
     assert clerk["accounts"][0]["services"][0]["identifier"] == "+79161112233"
     assert hotline["accounts"][0]["services"][0]["identifier"] == "+7 916 ***-**-33"
     assert hotline["accounts"][1]["services"][0]["identifier"] == "***5678"
+    # The internet line's login ("petrov80": name and birth year) and its default label.
+    line = {role: view["accounts"][0]["services"][1] for role, view in views.items()}
+    assert (line["clerk"]["identifier"], line["clerk"]["label"]) == (
+        "petrov80",
+        "Интернет: petrov80",
+    )
+    assert (line["hotline"]["identifier"], line["hotline"]["label"]) == (
+        "pe***",
+        "Домашний интернет: pe***",
+    )
+    assert "petrov80" not in str(hotline)
 
 
 async def test_access_expires(client: httpx.AsyncClient, db: Database, clock: FrozenClock) -> None:

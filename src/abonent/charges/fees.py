@@ -121,7 +121,7 @@ async def run_fees(
                 [c for c, _ in charges],
                 entry_kind=FEE,
                 source=f"fee:{period.text}",
-                memo=f"Monthly fees {period.text}",
+                memo=f"Абонентская плата за {period.text}",
                 actor=actor,
                 audit_action="fees.run",
                 audit_object=period.text,

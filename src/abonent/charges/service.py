@@ -115,7 +115,7 @@ async def import_charges(
                 batch,
                 entry_kind=CHARGE,
                 source=f"charges:{parsed.sha256[:16]}:{n}",
-                memo=f"Charges from {name} (batch {n} of {len(batches)})",
+                memo=f"Начисления из файла {name} (часть {n} из {len(batches)})",
                 actor=actor,
                 audit_action="charges.import",
                 audit_object=parsed.sha256[:16],

@@ -255,7 +255,7 @@ async def reverse_entry(session: AsyncSession, entry_id: int, *, reason: str, ac
         kind=REVERSAL,
         legs=legs,
         business_date=clock.today(),
-        memo=f"Reversal of #{entry_id}: {reason}"[:255],
+        memo=f"Сторно проводки №{entry_id}: {reason}"[:255],
         source=f"reversal:{entry_id}",
         actor=actor,
         reverses_entry_id=entry_id,

@@ -196,14 +196,18 @@ def _identifier(service: Service, masked: bool) -> str | None:
     if service.msisdn:
         return mask_msisdn(service.msisdn) if masked else service.msisdn
     if service.login:
-        return service.login
+        # Subscribers pick logins from their names and birth years ("petrov80"): the first two
+        # letters are enough to match what the caller says.
+        return f"{service.login[:2]}***" if masked else service.login
     if service.smart_card:
         return f"***{service.smart_card[-4:]}" if masked else service.smart_card
     return None
 
 
 def _label(service: Service, masked: bool) -> str:
-    if masked and (service.msisdn or service.smart_card):
+    # A label names the SIM's number, the line's login or the TV card in full (accounts'
+    # default labels do): masked like the identifier.
+    if masked and (service.msisdn or service.login or service.smart_card):
         return f"{accounts.service_kind_label(service.kind)}: {_identifier(service, True)}"
     return service.label
 
