@@ -334,6 +334,12 @@ async def test_no_data_before_a_check_and_search_shows_a_masked_hit(
             "/console/search", data={"csrf_token": csrf, "by": "account", "account": "12"}
         )
         assert bad.status_code == 422 and "account_number_format" in bad.text
+        bad_birth = await client.post(
+            "/console/search",
+            data={"csrf_token": csrf, "by": "surname", "surname": "петров", "birth_date": "31.02"},
+        )
+        assert bad_birth.status_code == 422 and "console.birth_date" in bad_birth.text
+        assert "Дата рождения не распознана" in bad_birth.text
 
 
 async def test_a_wrong_passport_is_an_audited_no_match_that_reveals_nothing(

@@ -161,6 +161,8 @@ async def test_court_button_builds_prints_and_records(
         data={"account": held.number, "as_of": "32.13.2026", "csrf_token": token},
     )
     assert bad_date.status_code == 422 and "console.date" in bad_date.text
+    # The court form's date is no birth date (the search page's words are its own).
+    assert "Дата не распознана" in bad_date.text and "рождения" not in bad_date.text
     assert await counts() == (0, 0)
 
     built = await client.post(

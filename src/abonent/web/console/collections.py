@@ -27,45 +27,17 @@ from abonent.kit.errors import AbonentError
 from abonent.kit.money import format_money
 from abonent.models import CourtCase
 from abonent.staff.principal import StaffPrincipal
-from abonent.web.console.messages import words_for
-from abonent.web.console.people import typed_date
+from abonent.web.console.people import refused, typed_date
 from abonent.web.console.session import PREFIX, checked_form, console_may, field, render
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Viewer = Annotated[StaffPrincipal, Depends(console_may("collections.dashboard"))]
 Preparer = Annotated[StaffPrincipal, Depends(console_may("court.prepare"))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
-COURT_WORDS = {
-    "court_needs_agency_stage": "Долг ещё не передавался агентству: сначала передайте его.",
-    "court_nothing_to_claim": "В пределах срока исковой давности взыскивать нечего.",
-    "court_order_limit": "Долг больше 500 000 ₽: нужен иск, а не судебный приказ.",
-    "court_case_open": "По счёту уже есть незавершённое дело: сначала отметьте его итог.",
-    "court_stage_not_allowed": "Эта стадия не может следовать за текущей.",
-    "court_stage_unknown": "Неизвестная стадия.",
-    "court_stage_date": "Дата стадии раньше даты заявления.",
-    "court_note_invalid": "Примечание: одна строка, не длиннее 500 знаков.",
-    "court_case_not_found": "Такого дела нет.",
-    "dashboard_not_found": "Такой сводки нет.",
-    "console.date": "Дата: ДД.ММ.ГГГГ.",
-}
-
-
-def _refused(
-    request: Request, principal: StaffPrincipal, exc: AbonentError, back: str
-) -> HTMLResponse:
-    status = exc.status if 400 <= exc.status < 500 else 422
-    words = COURT_WORDS.get(exc.code) or words_for(exc)
-    return render(
-        request,
-        "console/error.html",
-        {"message": words, "code": exc.code, "back": back, "title": None},
-        principal=principal,
-        status_code=status,
-    )
 
 
 def _day(raw: str) -> dt.date:
-    return typed_date(raw, what="date") or clock.today()
+    return typed_date(raw, what="date", code="console.date") or clock.today()
 
 
 # --- dashboards ------------------------------------------------------------------------------
@@ -101,7 +73,7 @@ async def dashboard_svg(request: Request, principal: Viewer, name: str) -> Respo
     try:
         found = await _series(request, principal, name)
     except AbonentError as exc:
-        return _refused(request, principal, exc, f"{PREFIX}/dashboards")
+        return refused(request, principal, exc, back=f"{PREFIX}/dashboards")
     svg = await run_in_threadpool(
         bar_chart_svg,
         found.title,
@@ -117,7 +89,7 @@ async def dashboard_csv(request: Request, principal: Viewer, name: str) -> Respo
     try:
         found = await _series(request, principal, name)
     except AbonentError as exc:
-        return _refused(request, principal, exc, f"{PREFIX}/dashboards")
+        return refused(request, principal, exc, back=f"{PREFIX}/dashboards")
     filename = f"{found.name}-{clock.today():%Y-%m-%d}.csv"
     return Response(
         dashboard.to_csv(found).encode("utf-8-sig"),
@@ -165,7 +137,7 @@ async def court_package(request: Request, principal: Preparer) -> Response:
 
         case_id = await database_of(request).run(unit)
     except AbonentError as exc:
-        return _refused(request, principal, exc, f"{PREFIX}/court")
+        return refused(request, principal, exc, back=f"{PREFIX}/court")
     return RedirectResponse(f"{PREFIX}/court/{case_id}", status_code=303)
 
 
@@ -181,7 +153,7 @@ async def court_case(request: Request, principal: Preparer, case_id: CaseId) -> 
     try:
         shown, number = await database_of(request).run(unit)
     except AbonentError as exc:
-        return _refused(request, principal, exc, f"{PREFIX}/court")
+        return refused(request, principal, exc, back=f"{PREFIX}/court")
     return render(
         request,
         "console/collections/case.html",
@@ -207,7 +179,7 @@ async def court_pdf(request: Request, principal: Preparer, case_id: CaseId) -> R
     try:
         pdf = await database_of(request).run(unit)
     except AbonentError as exc:
-        return _refused(request, principal, exc, f"{PREFIX}/court")
+        return refused(request, principal, exc, back=f"{PREFIX}/court")
     return Response(
         pdf,
         media_type="application/pdf",
@@ -230,5 +202,5 @@ async def court_stage(request: Request, principal: Preparer, case_id: CaseId) ->
 
         await database_of(request).run(unit)
     except AbonentError as exc:
-        return _refused(request, principal, exc, back)
+        return refused(request, principal, exc, back=back)
     return RedirectResponse(back, status_code=303)

@@ -62,7 +62,9 @@ def _said(exc: AbonentError) -> str:
     return f"{words_for(exc)} Ничего не изменено (код: {exc.code})."
 
 
-def typed_date(raw: str, *, what: str = "birth date") -> dt.date | None:
+def typed_date(
+    raw: str, *, what: str = "birth date", code: str = "console.birth_date"
+) -> dt.date | None:
     """A date as staff type it, DD.MM.YYYY (or YYYY-MM-DD); None when left empty."""
     raw = raw.strip()
     if not raw:
@@ -73,7 +75,7 @@ def typed_date(raw: str, *, what: str = "birth date") -> dt.date | None:
             return dt.date(int(match[3]), int(match[2]), int(match[1]))
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"{what}: DD.MM.YYYY", code="console.date") from None
+        raise InvalidInput(f"{what}: DD.MM.YYYY", code=code) from None
 
 
 @router.get("", response_class=HTMLResponse)
