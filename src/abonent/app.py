@@ -44,7 +44,7 @@ from abonent.kit import logs
 from abonent.web import card_result, dev_sms, docs, home, sandbox
 from abonent.web.cabinet import pages as cabinet
 from abonent.web.console import app as console
-from abonent.worker import notices_job, promised_job, settlement
+from abonent.worker import housekeeping, notices_job, promised_job, settlement
 from abonent.worker.relay import Relay, default_handlers
 
 log = structlog.get_logger(__name__)
@@ -100,6 +100,7 @@ def create_app(database: Database | None = None) -> FastAPI:
             )
             tasks.append(asyncio.create_task(promised_job.run_forever(db, settings, stop)))
             tasks.append(asyncio.create_task(notices_job.run_forever(db, settings, stop)))
+            tasks.append(asyncio.create_task(housekeeping.run_forever(db, stop)))
         try:
             yield
         finally:

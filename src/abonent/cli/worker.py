@@ -9,7 +9,7 @@ from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
 from abonent.cli.common import console, run_async, settings
 from abonent.db.uow import Database
-from abonent.worker import notices_job, promised_job, settlement
+from abonent.worker import housekeeping, notices_job, promised_job, settlement
 from abonent.worker.relay import Relay, RelayStats, default_handlers
 
 app = typer.Typer(no_args_is_help=True, help="The outbox relay (SMS, events).")
@@ -40,6 +40,7 @@ def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, th
             settlement.run_forever(db, cfg, stop),
             promised_job.run_forever(db, cfg, stop),
             notices_job.run_forever(db, cfg, stop),
+            housekeeping.run_forever(db, stop),
         )
         return None
 

@@ -2,6 +2,12 @@
 
 A refused hit is not counted, so a client hammering a closed door does not push it further
 shut; the caller's unit of work commits the hit with the rest of the request.
+
+A check and the record after it must not interleave with another request's under the same key,
+or two requests both see ``limit - 1`` and both pass. SQLite's units of work already take the
+write lock at BEGIN; on PostgreSQL (read committed) ``check`` takes a transaction-scoped
+advisory lock on the key, held until the caller's unit ends, so the second request counts the
+first one's hit.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.kit import clock
@@ -27,8 +33,18 @@ async def count(session: AsyncSession, key: str, window: dt.timedelta) -> int:
     return int(found or 0)
 
 
+_KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+PRUNE_AFTER = dt.timedelta(days=2)
+"""Hits older than this are deleted by the worker: every window in use is an hour or a day."""
+
+
 async def check(session: AsyncSession, key: str, limit: int, window: dt.timedelta) -> None:
-    """Raise :class:`RateLimited` if ``limit`` hits were already counted, without counting."""
+    """Raise :class:`RateLimited` if ``limit`` hits were already counted, without counting.
+
+    Callers that check several keys in one unit check them in the same order everywhere (the
+    advisory locks are taken in that order)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_KEY_LOCK, {"key": key})
     now = clock.now()
     since = now - window
     rows = (
