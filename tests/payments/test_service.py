@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from abonent.accounts.service import change_account_status, change_service_status
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
+from abonent.kit.clock import FrozenClock
 from abonent.models import (
     AccountBalance,
     AuditEvent,
@@ -186,3 +187,39 @@ async def test_objects_loaded_before_booking_show_what_it_wrote(db: Database, cl
         for item, expected in ((first.item, seen[1]), (second.item, seen[2])):
             fresh = await s.get(OpenItem, item.id)
             assert fresh is not None and (fresh.remaining_minor, fresh.cleared_at) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "source", "txn", "memo"),
+    [
+        ("agent", "osmp:SBER", "77001", "Оплата через платёжного агента SBER, чек № 77001"),
+        ("registry", "osmp:SBER", "77002", "Оплата через SBER (реестр платежей), № 77002"),
+        ("card", "card:sandbox", "pay_1", "Оплата банковской картой, № pay_1"),
+        ("office", "office", "staff1:abc", "Оплата в офисе"),
+        ("api", "api:3", "ext-9", "Оплата, № ext-9"),
+    ],
+)
+async def test_a_payment_says_in_russian_how_it_came_in(
+    db: Database, clock: FrozenClock, method: str, source: str, txn: str, memo: str
+) -> None:
+    # The memo is what the cabinet and the console show under the payment.
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+    booked = await db.run(
+        lambda s: book_payment(
+            s,
+            PaymentRequest(
+                account=account,
+                amount_minor=100,
+                method=method,
+                source=source,
+                source_txn_id=txn,
+                actor=ACTOR,
+            ),
+        )
+    )
+    async with db.session() as s:
+        assert booked.payment.entry_id is not None
+        entry = await s.get_one(JournalEntry, booked.payment.entry_id)
+    assert entry.memo == memo
+    assert "staff1" not in (entry.memo or "")
