@@ -41,6 +41,7 @@ from abonent.payments.errors import (
     PaymentNotFound,
     PaymentRefused,
 )
+from abonent.payments.memo import memo
 from abonent.sms import templates
 
 log = structlog.get_logger(__name__)
@@ -515,19 +516,5 @@ def _comment(request: PaymentRequest) -> str | None:
     return (request.comment or None) and request.comment[:255]
 
 
-# The line a subscriber reads under the payment in the cabinet, and staff in the console: how
-# it came in and the number the payer holds (the agent's receipt, the card payment's reference).
-# A desk payment's id names the clerk's session: nobody else's business, so it is left out.
-_MEMOS = {
-    "agent": "Оплата через платёжного агента {agent}, чек № {txn}",
-    "registry": "Оплата через {agent} (реестр платежей), № {txn}",
-    "card": "Оплата банковской картой, № {txn}",
-    "office": "Оплата в офисе",
-    "transfer": "Перенос средств, № {txn}",
-}
-
-
 def _memo(request: PaymentRequest) -> str:
-    agent = request.source.partition(":")[2] or request.source
-    text = _MEMOS.get(request.method, "Оплата, № {txn}")
-    return text.format(agent=agent, txn=request.source_txn_id)[:255]
+    return memo(request.method, request.source, request.source_txn_id)
