@@ -1,7 +1,8 @@
 """``abonent worker run [--once]`` as an operator runs it (both databases).
 
 With --once the relay delivers what is due and says how it went; without it the worker runs in
-its own process until Ctrl+C or SIGTERM, delivering while it runs, and stops cleanly.
+its own process until Ctrl+C or SIGTERM, delivering while it runs, and stops cleanly. A gateway
+it cannot use is refused before anything is claimed.
 """
 
 from __future__ import annotations
@@ -85,6 +86,26 @@ def test_once_delivers_what_is_due_and_counts_it(
     assert said(again.stdout) == "delivered 0, will retry 0, dead 0"
     assert _in(env_db, _outbox) == statuses
     assert _in(env_db, _sms_rows) == [("+79161234567", "sent")]
+
+
+def test_an_smpp_gateway_without_credentials_is_refused_and_nothing_is_claimed(
+    env_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ABONENT_SMS__GATEWAY", "smpp")
+    monkeypatch.delenv("ABONENT_SMS__SYSTEM_ID", raising=False)
+    monkeypatch.delenv("ABONENT_SMS__PASSWORD", raising=False)
+    queued = _in(env_db, queue_sms)
+    before = _in(env_db, _outbox)
+
+    result = runner.invoke(app, ["worker", "run", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert said(result.stderr) == (
+        "error [invalid_settings]: the SMPP gateway needs ABONENT_SMS__SYSTEM_ID and "
+        "ABONENT_SMS__PASSWORD"
+    )
+    assert _in(env_db, _outbox) == before
+    assert before[queued] == ("pending", 0)
 
 
 def _wait_for(condition: Any, within: float, what: str) -> None:
