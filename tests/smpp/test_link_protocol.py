@@ -211,6 +211,22 @@ async def test_an_unanswered_enquire_link_drops_the_bind(
     assert dropped and dropped[0]["error"] == "no enquire_link_resp within 0.1 s"
 
 
+async def test_a_submit_caught_by_one_dropped_bind_after_another_gives_up(
+    smsc: ScriptedSmsc,
+) -> None:
+    smsc.drop_on_submit = True
+    link = SmppLink(settings(smsc))
+    await link.wait_bound()
+    try:
+        with pytest.raises(LinkDown):
+            await link.submit(**SUBMIT)
+    finally:
+        await link.close()
+    # Sent once and resent after each of five rebinds (at least once), then given up.
+    assert len(smsc.commands("submit_sm")) == 6
+    assert link.binds == 6
+
+
 async def test_stopping_while_the_bind_is_unanswered_ends_promptly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

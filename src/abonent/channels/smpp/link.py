@@ -161,6 +161,10 @@ class _Bind(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.bound = False
+        # Said to the link now, before the submits below wake: the bind task notices the drop
+        # only a few turns of the loop later, and a submit resending meanwhile would find the
+        # dead bind still "up" and spend every resend on it at once.
+        self.link._lost(self)
         pending, self.pending = self.pending, {}
         for future in pending.values():
             if not future.done():
@@ -386,6 +390,10 @@ class SmppLink:
                 bind.transport.close()
         elif command != "alert_notification":
             log.warning("smpp.unhandled_pdu", link=self.name, command=command)
+
+    def _lost(self, bind: _Bind) -> None:
+        if self._bind is bind:
+            self._bound.clear()
 
     def _answer(self, bind: _Bind, pdu: Any, command: str, status: int = ESME_ROK) -> None:
         resp = smpp.make_pdu(command, client=self._sequence, status=status)
