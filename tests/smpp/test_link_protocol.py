@@ -258,3 +258,16 @@ async def test_stopping_cancels_an_answer_still_being_worked_out(smsc: ScriptedS
     await asyncio.wait_for(link.close(), 5)
     assert smsc.commands("deliver_sm_resp") == []
     assert [r.command for r in smsc.read] == ["bind_transceiver", "unbind"]
+
+
+async def test_a_request_it_does_not_serve_is_answered_not_left_waiting(
+    smsc: ScriptedSmsc, bound: SmppLink, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    seq = await smsc.send("data_sm", source_addr="79161234567", destination_addr="Abonent")
+    await smsc.wait_until(lambda: smsc.commands("generic_nack"))
+    [nack] = smsc.commands("generic_nack")
+    assert (nack.sequence, nack.status) == (seq, ESME_RINVCMDID)
+    assert [e["command"] for e in events(caplog, "smpp.unhandled_pdu")] == ["data_sm"]
+    assert await bound.submit(**SUBMIT) == "s1"
+    assert bound.binds == 1
