@@ -129,3 +129,19 @@ def test_the_bind_works_under_uvloop(sms_settings: SmsSettings):
             await peer.stop()
 
     assert uvloop.run(main()) == ("p000001", "p000002")
+
+
+async def test_a_submit_outstanding_when_the_bind_drops_is_resent_after_the_rebind(
+    smpp_peer: SmppPeer, sms_settings: SmsSettings
+):
+    async with SmppSmsGateway(sms_settings) as gateway:
+        await gateway.link.wait_bound()
+        smpp_peer.hold = True  # the SMSC has the submit and has not answered it yet
+        sending = asyncio.create_task(gateway.send(sender="Abonent", to=TO, text="в пути"))
+        await smpp_peer.wait_until(lambda: smpp_peer.held)
+        smpp_peer.hold = False
+        await smpp_peer.restart(down_for=0.2)
+        message_id = await asyncio.wait_for(sending, 5)
+        assert gateway.link.binds == 2
+    assert message_id == smpp_peer.accepted[-1].message_id
+    assert [text for _, text in smpp_peer.messages()] == ["в пути"]

@@ -334,6 +334,7 @@ async def test_no_data_before_a_check_and_search_shows_a_masked_hit(
             "/console/search", data={"csrf_token": csrf, "by": "account", "account": "12"}
         )
         assert bad.status_code == 422 and "account_number_format" in bad.text
+        assert "Номер лицевого счёта — 12 цифр." in bad.text  # as many as Abonent's numbers have
         bad_birth = await client.post(
             "/console/search",
             data={"csrf_token": csrf, "by": "surname", "surname": "петров", "birth_date": "31.02"},

@@ -8,7 +8,8 @@ import signal
 import typer
 
 from abonent.channels.ussd.smpp import UssdSmppApp, engine_answer, link_settings
-from abonent.cli.common import EXIT_REFUSED, console, err_console, run_async, settings
+from abonent.cli.common import EXIT_REFUSED, console, report_error, run_async, settings
+from abonent.cli.failures import InvalidSettings
 from abonent.db.uow import Database
 
 app = typer.Typer(no_args_is_help=True, help="USSD (*100#, *100*3#) transports.")
@@ -21,7 +22,7 @@ def smpp() -> None:
     try:
         link_settings(cfg.ussd_smpp)
     except ValueError as exc:
-        err_console.print(f"[red]error[/red]: {exc}")
+        report_error(InvalidSettings(str(exc)))
         raise typer.Exit(EXIT_REFUSED) from None
     u = cfg.ussd_smpp
 

@@ -7,7 +7,9 @@ import typer
 
 from abonent.channels.sms import outbound
 from abonent.channels.sms.gateway import gateway_from
+from abonent.channels.sms.smpp import SmppConfigurationError
 from abonent.cli.common import console, run_async, settings
+from abonent.cli.failures import InvalidSettings
 from abonent.db.uow import Database
 from abonent.worker import housekeeping, notices_job, promised_job, settlement
 from abonent.worker.relay import Relay, RelayStats, default_handlers
@@ -24,7 +26,11 @@ def run(once: bool = typer.Option(False, "--once", help="Deliver what is due, th
     cfg = settings()
 
     async def main(db: Database) -> RelayStats | None:
-        gateway = gateway_from(cfg, on_receipt=outbound.receipt_recorder(db))
+        try:
+            gateway = gateway_from(cfg, on_receipt=outbound.receipt_recorder(db))
+        except SmppConfigurationError as exc:
+            # The operator's to fix (exit 1), not a bug (exit 4); nothing was claimed yet.
+            raise InvalidSettings(str(exc)) from None
         relay = Relay(db, cfg, default_handlers(cfg, gateway, db))
         if once:
             return await relay.drain()

@@ -161,6 +161,10 @@ class _Bind(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.bound = False
+        # Said to the link now, before the submits below wake: the bind task notices the drop
+        # only a few turns of the loop later, and a submit resending meanwhile would find the
+        # dead bind still "up" and spend every resend on it at once.
+        self.link._lost(self)
         pending, self.pending = self.pending, {}
         for future in pending.values():
             if not future.done():
@@ -353,10 +357,7 @@ class SmppLink:
         except Exception as exc:
             # A command we do not know: say so and carry on; anything else: drop the bind.
             if int.from_bytes(raw[4:8], "big") & 0x80000000 == 0:
-                nack = smpp.make_pdu("generic_nack", client=self._sequence, status=ESME_RINVCMDID)
-                nack.sequence = int.from_bytes(raw[12:16], "big")
-                with contextlib.suppress(LinkDown):
-                    bind.write(nack)
+                self._nack(bind, int.from_bytes(raw[12:16], "big"))
                 log.warning("smpp.unknown_pdu", link=self.name, error=type(exc).__name__)
                 return
             log.warning("smpp.bad_pdu", link=self.name, error=type(exc).__name__)
@@ -384,8 +385,21 @@ class SmppLink:
             bind.flush()
             if bind.transport is not None:
                 bind.transport.close()
-        elif command != "alert_notification":
+        elif command != "alert_notification":  # the one request SMPP 3.4 gives no response
+            # Answered, as an unknown command is: unanswered, it would hold a slot of the SMSC's
+            # window until its response timer gave up on the bind.
             log.warning("smpp.unhandled_pdu", link=self.name, command=command)
+            self._nack(bind, pdu.sequence)
+
+    def _nack(self, bind: _Bind, sequence: int) -> None:
+        nack = smpp.make_pdu("generic_nack", client=self._sequence, status=ESME_RINVCMDID)
+        nack.sequence = sequence
+        with contextlib.suppress(LinkDown):
+            bind.write(nack)
+
+    def _lost(self, bind: _Bind) -> None:
+        if self._bind is bind:
+            self._bound.clear()
 
     def _answer(self, bind: _Bind, pdu: Any, command: str, status: int = ESME_ROK) -> None:
         resp = smpp.make_pdu(command, client=self._sequence, status=status)

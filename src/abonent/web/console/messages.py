@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abonent.config import get_settings
 from abonent.kit.errors import AbonentError
 
 MESSAGES = {
@@ -20,7 +21,6 @@ MESSAGES = {
     "people.no_phone": "У абонента нет номера телефона для SMS.",
     "reason_required": "Укажите причину (до 512 символов).",
     "staff.role_forbidden": "Это действие недоступно для вашей роли.",
-    "account_number_format": "Номер лицевого счёта — 10 цифр.",
     "account_number_check_digit": "В номере лицевого счёта ошибка: не сходится контрольная цифра.",
     "account.not_found": "Лицевой счёт не найден.",
     "msisdn_malformed": "Номер телефона не распознан: введите +7 и 10 цифр.",
@@ -53,6 +53,9 @@ MESSAGES = {
 def words_for(exc: AbonentError) -> str:
     """The Russian sentence for a refusal; an unknown code falls back to a general one."""
     code = exc.code
+    if code == "account_number_format":
+        # The length is configuration (account_number.length, 12 unless set): never a constant.
+        return f"Номер лицевого счёта — {get_settings().account_number.length} цифр."
     if code in MESSAGES:
         return MESSAGES[code]
     if code.startswith("promised"):
