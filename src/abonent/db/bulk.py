@@ -1,10 +1,12 @@
 """Many rows into one table in one round trip, the fast way each database offers.
 
 PostgreSQL: a binary ``COPY`` through the unit of work's own connection and transaction
-(``copy_records_to_table`` of the driver, reached by public API). Measured on the dunning
-run's 80 000 progress rows (6 columns): the rows crossed in 0.09 s by COPY against 0.4 s as
-``unnest`` arrays, whose encoding checks every element in Python; the table's own work
-(heap, indexes, foreign-key triggers) is the same either way.
+(``copy_records_to_table`` of the driver, reached by public API). Measured on 80 000 rows of
+six columns (the dunning run's progress rows of 10 000 debtors): 0.09 s to COPY them into a
+table with no index, against 0.41 s only to pass them as six ``unnest`` arrays to a bare
+``SELECT`` (the driver checks every array element in Python); in the run, that insert went
+from 1.6–2.2 s to 1.1–1.5 s. The table's own work (heap, indexes, foreign-key checks) is the
+same either way.
 SQLite: an ``executemany`` of the insert. The rows are the same either way
 (tests/db/test_bulk.py).
 """

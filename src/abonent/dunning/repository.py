@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.db.bulk import id_filters, insert_records, insert_rows
+from abonent.db.bulk import id_filters, insert_records
 from abonent.ledger.chart import DEBIT
 from abonent.models import (
     Account,
@@ -217,10 +217,11 @@ async def suspend_for_debt(
         numbers.update(
             (await session.execute(select(Account.id, Account.number).where(among))).all()
         )
-    await insert_rows(
+    await insert_records(
         session,
         ServiceStatusChange.__table__,
-        [{"service_id": row[0], "account_id": row[1]} for row in changed],
+        ("service_id", "account_id"),
+        [(row[0], row[1]) for row in changed],
         same={
             "from_status": "active",
             "to_status": "suspended",

@@ -1,7 +1,8 @@
 """The dunning ladder: load and show versions, and the nightly run (docs/dunning.md).
 
-The run walks the accounts in ranges of ids, one unit of work per range, committed before the
-next: killed at any moment, what committed stays done and the rest is done by the next run.
+The run walks the accounts in ranges of ids, one unit of work per range, each committed on its
+own (two at a time on PostgreSQL, over disjoint ranges): killed at any moment, what committed
+stays done and the rest is done by the next run.
 Each (open item, step) happens once: the progress row and the step's effects (the notice in the
 outbox, the suspension, the hand-over) are written in the same unit, and a unique key on
 (open item, step) refuses a second row. An item keeps the ladder version it started on.
