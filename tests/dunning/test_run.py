@@ -12,6 +12,7 @@ from abonent.disputes import service as disputes
 from abonent.dunning.errors import NoLadder
 from abonent.kit.actor import Actor
 from abonent.kit.clock import FrozenClock
+from abonent.kit.errors import InvalidInput
 from abonent.models import (
     Account,
     AssignmentItem,
@@ -312,3 +313,44 @@ async def test_small_batches_do_the_same_as_one(db: Database, clock: FrozenClock
     again = await run(db, day, batch_accounts=1000)
     assert again.done == 0 and await progress(db) == rows
     assert summary.done == len(rows)
+
+
+async def test_units_side_by_side_do_each_step_once(db: Database, clock: FrozenClock) -> None:
+    """Four units at a time over one-account ranges (one at a time on SQLite): every debtor
+    gets exactly its due steps, each once, whatever unit finished first."""
+    await load(db)
+    await agency(db)
+    day = DUE + dt.timedelta(days=70)
+    made = []
+    for n in range(9):
+        due = DUE - dt.timedelta(days=n * 13)
+        _account, services, (item,) = await debtor(db, charges=((0, 10_000 + n, due),))
+        made.append((item, due, services))
+    summary = await run(db, day, batch_accounts=1, workers=4)
+    assert summary.batches >= 9
+    rows = await progress(db)
+    expected = []
+    for item, due, _services in made:
+        reached = [s for s, off in OFFSETS.items() if due + dt.timedelta(off) <= day]
+        notices_reached = [s for s in reached if s in ("remind", "notice_1", "notice_2")]
+        for step in reached:
+            superseded = step in notices_reached and step != notices_reached[-1]
+            expected.append((item, step, "superseded" if superseded else EXPECTED[step], day))
+    assert rows == sorted(expected)
+    assert summary.done == len(rows)
+    keys = sorted(k for k, _ in await notices(db))
+    assert keys == sorted(f"dunning.notice:{item}:notice_2" for item, _, _ in made)
+    for _item, _due, services in made:
+        assert await statuses(db, services) == ["suspended"]
+    again = await run(db, day, batch_accounts=1, workers=4)
+    assert again.done == 0 and await progress(db) == rows
+
+
+@pytest.mark.parametrize("workers", [0, 9, True])
+async def test_workers_out_of_range_are_refused(db: Database, workers: int) -> None:
+    await load(db)
+    await debtor(db)
+    with pytest.raises(InvalidInput) as refused:
+        await run(db, DUE + dt.timedelta(days=30), workers=workers)
+    assert refused.value.code == "workers_invalid"
+    assert await progress(db) == []

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.db.bulk import insert_rows
+from abonent.db.bulk import insert_records
 from abonent.kit import clock
 from abonent.kit.actor import Actor
 from abonent.models import AuditEvent
@@ -51,13 +51,11 @@ async def record_many(
     nightly job's batch. The rows are those :func:`record` would write one by one."""
     if not events:
         return 0
-    await insert_rows(
+    await insert_records(
         session,
         AuditEvent.__table__,
-        [
-            {"object_id": str(object_id), "account_id": account_id}
-            for object_id, account_id in events
-        ],
+        ("object_id", "account_id"),
+        [(str(object_id), account_id) for object_id, account_id in events],
         same={
             "at": clock.now(),
             "actor": actor.name[:128],

@@ -103,6 +103,12 @@ def run(
     batch: Annotated[
         int, typer.Option("--batch", min=1, max=1_000_000, help="Accounts per unit of work.")
     ] = service.DEFAULT_BATCH_ACCOUNTS,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=8, help="Units of work at a time (PostgreSQL; SQLite: 1)."
+        ),
+    ] = service.DEFAULT_WORKERS,
 ) -> None:
     """Do every ladder step due on the date: idempotent, resumable, one commit per batch."""
     day = _date(date)
@@ -112,7 +118,9 @@ def run(
         # A bar only on a terminal: a cron job's log gets the summary alone.
         bar = progress_bar() if err_console.is_terminal else nullcontext(None)
         with bar as report:
-            return await service.run(db, run_date=on, batch_accounts=batch, progress=report)
+            return await service.run(
+                db, run_date=on, batch_accounts=batch, workers=workers, progress=report
+            )
 
     summary = run_async(main)
     say(

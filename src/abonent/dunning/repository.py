@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.db.bulk import insert_rows
+from abonent.db.bulk import id_filters, insert_records
 from abonent.ledger.chart import DEBIT
 from abonent.models import (
     Account,
@@ -32,8 +32,6 @@ from abonent.models import (
 from abonent.models.ledger import still_open
 
 _NO_SYNC = {"synchronize_session": False}
-CHUNK = 10_000
-"""Ids per IN list: asyncpg takes at most 32 767 parameters a statement."""
 
 
 async def latest_ladder(session: AsyncSession) -> DunningLadder | None:
@@ -154,16 +152,36 @@ async def promised_in_force(session: AsyncSession, lo: int, hi: int, on: dt.date
 
 
 async def start_items(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], *, started_on: dt.date
+    session: AsyncSession, records: Sequence[tuple[int, int, int]], *, started_on: dt.date
 ) -> None:
-    await insert_rows(session, DunningItem.__table__, rows, same={"started_on": started_on})
+    """Put open items on the ladder: (open item, account, ladder version) each."""
+    await insert_records(
+        session,
+        DunningItem.__table__,
+        ("open_item_id", "account_id", "ladder_id"),
+        records,
+        same={"started_on": started_on},
+    )
+
+
+ProgressRecord = tuple[int, int, int, str, str, str]
+"""A step done: (open item, account, ladder version, step, action, outcome)."""
+_PROGRESS_COLUMNS = ("open_item_id", "account_id", "ladder_id", "step", "action", "outcome")
 
 
 async def insert_progress(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], *, run_date: dt.date, at: dt.datetime
+    session: AsyncSession,
+    records: Sequence[ProgressRecord],
+    *,
+    run_date: dt.date,
+    at: dt.datetime,
 ) -> None:
-    await insert_rows(
-        session, DunningProgress.__table__, rows, same={"run_date": run_date, "created_at": at}
+    await insert_records(
+        session,
+        DunningProgress.__table__,
+        _PROGRESS_COLUMNS,
+        records,
+        same={"run_date": run_date, "created_at": at},
     )
 
 
@@ -179,15 +197,14 @@ class Suspended:
 async def suspend_for_debt(
     session: AsyncSession, service_ids: Sequence[int], *, reason: str, actor: str, at: dt.datetime
 ) -> list[Suspended]:
-    """Suspend for debt those of the services that are active, in one statement, with their
-    history rows; return what was suspended."""
+    """Suspend for debt those of the services that are active, with their history rows; return
+    what was suspended, with the account's number."""
     changed: list[Any] = []
-    ids = sorted(service_ids)
-    for part in range(0, len(ids), CHUNK):
+    for among in id_filters(session, Service.id, sorted(service_ids)):
         changed += (
             await session.execute(
                 update(Service)
-                .where(Service.id.in_(ids[part : part + CHUNK]), Service.status == "active")
+                .where(among, Service.status == "active")
                 .values(status="suspended", suspended_reason="debt")
                 .returning(Service.id, Service.account_id, Service.kind, Service.label)
                 .execution_options(**_NO_SYNC)
@@ -195,22 +212,16 @@ async def suspend_for_debt(
         ).all()
     if not changed:
         return []
-    accounts = sorted({row[1] for row in changed})
     numbers: dict[int, str] = {}
-    for part in range(0, len(accounts), CHUNK):
+    for among in id_filters(session, Account.id, sorted({row[1] for row in changed})):
         numbers.update(
-            (
-                await session.execute(
-                    select(Account.id, Account.number).where(
-                        Account.id.in_(accounts[part : part + CHUNK])
-                    )
-                )
-            ).all()
+            (await session.execute(select(Account.id, Account.number).where(among))).all()
         )
-    await insert_rows(
+    await insert_records(
         session,
         ServiceStatusChange.__table__,
-        [{"service_id": sid, "account_id": aid} for sid, aid, _kind, _label in changed],
+        ("service_id", "account_id"),
+        [(row[0], row[1]) for row in changed],
         same={
             "from_status": "active",
             "to_status": "suspended",

@@ -1,7 +1,8 @@
 """The dunning ladder: load and show versions, and the nightly run (docs/dunning.md).
 
-The run walks the accounts in ranges of ids, one unit of work per range, committed before the
-next: killed at any moment, what committed stays done and the rest is done by the next run.
+The run walks the accounts in ranges of ids, one unit of work per range, each committed on its
+own (two at a time on PostgreSQL, over disjoint ranges): killed at any moment, what committed
+stays done and the rest is done by the next run.
 Each (open item, step) happens once: the progress row and the step's effects (the notice in the
 outbox, the suspension, the hand-over) are written in the same unit, and a unique key on
 (open item, step) refuses a second row. An item keeps the ladder version it started on.
@@ -13,6 +14,7 @@ every item of an account whose promised payment is in force and its term not ove
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections import Counter, defaultdict
@@ -27,7 +29,7 @@ from abonent.audit.service import record, record_many
 from abonent.collections import service as collections
 from abonent.collections.errors import NothingToHandOver
 from abonent.db.uow import Database
-from abonent.disputes.repository import disputed_open_item_ids
+from abonent.disputes.repository import disputed_open_item_ids_between
 from abonent.dunning import repository
 from abonent.dunning.errors import LadderNotFound, NoLadder
 from abonent.dunning.ladder import NOTICE_ACTIONS, LadderSpec, StepRow
@@ -43,6 +45,10 @@ log = structlog.get_logger(__name__)
 DUNNING_ACTOR = Actor("system:dunning", "collections")
 """Who the nightly run acts as: the collections role may hand over and propose a write-off."""
 DEFAULT_BATCH_ACCOUNTS = 20_000
+DEFAULT_WORKERS = 2
+"""Units of work at a time on PostgreSQL. Two on this 2-core machine: each batch alternates
+between Python (planning, encoding) and the database (writing), so a second one fills the
+gaps; a third was slower (docs/dunning.md). SQLite has one writer: one at a time there."""
 SUSPEND_REASON = "Задолженность по услуге (лестница взыскания)"
 WRITE_OFF_REASON = "Предложено лестницей взыскания: долг не погашен"
 ProgressFn = Callable[[str, int, int | None], None]
@@ -119,15 +125,26 @@ class Ladders:
     table: dict[int, dict[tuple[str, str | None], StepRow]]
     names: dict[int, list[str]]
 
+    memo: dict[tuple[int, str | None, dt.date, dt.date], list[StepRow]] = field(
+        default_factory=dict
+    )
+    """:meth:`due` by its arguments: a night's debtors share a handful of due dates."""
+
     def due(
         self, ladder_id: int, kind: str | None, due_date: dt.date, on: dt.date
     ) -> list[StepRow]:
-        table = self.table[ladder_id]
-        found = []
-        for name in self.names[ladder_id]:
-            row = table.get((name, kind)) or table.get((name, None))
-            if row is not None and due_date + dt.timedelta(days=row.offset_days) <= on:
-                found.append(row)
+        """The steps due by ``on`` for an item of that kind and due date, in ladder order.
+        The list is shared: read it, do not change it."""
+        key = (ladder_id, kind, due_date, on)
+        found = self.memo.get(key)
+        if found is None:
+            table = self.table[ladder_id]
+            found = []
+            for name in self.names[ladder_id]:
+                row = table.get((name, kind)) or table.get((name, None))
+                if row is not None and due_date + dt.timedelta(days=row.offset_days) <= on:
+                    found.append(row)
+            self.memo[key] = found
         return found
 
     @property
@@ -189,11 +206,16 @@ async def run(
     batch_accounts: int = DEFAULT_BATCH_ACCOUNTS,
     notifier: Notifier = DEFAULT_NOTIFIER,
     progress: ProgressFn | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> RunSummary:
     """Walk every open debit item whose step is due on ``run_date``, a range of accounts per
-    unit of work. Idempotent and resumable: run it again and only what is missing is done."""
+    unit of work, ``workers`` units at a time (one on SQLite). Idempotent and resumable: run
+    it again and only what is missing is done. The ranges are disjoint, so units running side
+    by side touch different accounts, and each commits (or is lost) on its own."""
     if isinstance(batch_accounts, bool) or not 1 <= batch_accounts <= 1_000_000:
         raise InvalidInput("batch size is 1 to 1 000 000 accounts", code="batch_size_invalid")
+    if isinstance(workers, bool) or not 1 <= workers <= 8:
+        raise InvalidInput("workers are 1 to 8", code="workers_invalid")
     started = time.perf_counter()
     async with db.session() as session:
         ladders = await _ladders(session)
@@ -203,17 +225,31 @@ async def run(
         return summary
     first, last = bounds
     total = last - first + 1
-    lo = first
-    while lo <= last:
-        hi = min(lo + batch_accounts, last + 1)
+    ranges = iter(range(first, last + 1, batch_accounts))
+    walked = 0
 
-        async def unit(session: AsyncSession, lo: int = lo, hi: int = hi) -> BatchResult:
-            return await run_batch(session, ladders, run_date, lo, hi, notifier)
+    async def worker() -> None:
+        nonlocal walked
+        # One shared iterator: each range is taken by exactly one worker.
+        for lo in ranges:
+            hi = min(lo + batch_accounts, last + 1)
 
-        summary.add(await db.run(unit))
-        if progress is not None:
-            progress("dunning", hi - first, total)
-        lo = hi
+            async def unit(session: AsyncSession, lo: int = lo, hi: int = hi) -> BatchResult:
+                return await run_batch(session, ladders, run_date, lo, hi, notifier)
+
+            summary.add(await db.run(unit))
+            walked += hi - lo
+            if progress is not None:
+                progress("dunning", walked, total)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(1 if db.is_sqlite else workers):
+                group.create_task(worker())
+    except BaseExceptionGroup as failed:
+        # The first failure, as itself: the surfaces map errors by their type. The other
+        # workers' open units were cancelled and rolled back, like a killed run's.
+        raise failed.exceptions[0] from None
     summary.seconds = time.perf_counter() - started
     log.info(
         "dunning.run_done",
@@ -241,21 +277,16 @@ async def run_batch(
     if not found:
         return result
     done = await repository.done_steps(session, lo, hi)
-    owing = sorted({c.account_id for c in found})
-    disputed: set[int] = set()
-    for part in range(0, len(owing), repository.CHUNK):
-        disputed |= await disputed_open_item_ids(session, owing[part : part + repository.CHUNK])
+    disputed = await disputed_open_item_ids_between(session, lo, hi)
     promised = await repository.promised_in_force(session, lo, hi, run_date)
     now = clock.now()
-    starts: list[dict[str, Any]] = []
-    plan: list[tuple[repository.Candidate, int, StepRow]] = []
+    starts: list[tuple[int, int, int]] = []
+    plan: list[tuple[repository.Candidate, int, list[StepRow]]] = []
     for item in found:
         ladder_id = item.ladder_id or ladders.current
-        due = [
-            r
-            for r in ladders.due(ladder_id, item.kind, item.due_date, run_date)
-            if (item.item_id, r.name) not in done
-        ]
+        due = ladders.due(ladder_id, item.kind, item.due_date, run_date)
+        if done:
+            due = [r for r in due if (item.item_id, r.name) not in done]
         if not due:
             continue
         if item.disputed or item.item_id in disputed:
@@ -265,92 +296,80 @@ async def run_batch(
             result.stopped["promised"] += 1
             continue
         if item.ladder_id is None:
-            starts.append(
-                {
-                    "open_item_id": item.item_id,
-                    "account_id": item.account_id,
-                    "ladder_id": ladder_id,
-                }
-            )
-        plan.extend((item, ladder_id, r) for r in due)
-    outcomes = await _act(session, plan, run_date, notifier, result)
+            starts.append((item.item_id, item.account_id, ladder_id))
+        plan.append((item, ladder_id, due))
+    records = await _act(session, plan, run_date, notifier, result)
     await repository.start_items(session, starts, started_on=run_date)
-    await repository.insert_progress(
-        session,
-        [
-            {
-                "open_item_id": item.item_id,
-                "account_id": item.account_id,
-                "ladder_id": ladder_id,
-                "step": row.name,
-                "action": row.action,
-                "outcome": outcome,
-            }
-            for (item, ladder_id, row), outcome in outcomes
-        ],
-        run_date=run_date,
-        at=now,
-    )
-    for (_item, _ladder, row), outcome in outcomes:
-        result.steps[(row.name, outcome)] += 1
+    await repository.insert_progress(session, records, run_date=run_date, at=now)
+    result.steps.update((r[3], r[5]) for r in records)
     return result
 
 
 Planned = tuple[repository.Candidate, int, StepRow]
 
 
+def _progress(planned: Planned, outcome: str) -> repository.ProgressRecord:
+    item, ladder_id, row = planned
+    return (item.item_id, item.account_id, ladder_id, row.name, row.action, outcome)
+
+
 async def _act(
     session: AsyncSession,
-    plan: Sequence[Planned],
+    plan: Sequence[tuple[repository.Candidate, int, list[StepRow]]],
     run_date: dt.date,
     notifier: Notifier,
     result: BatchResult,
-) -> list[tuple[Planned, str]]:
-    """Carry out the planned steps; the outcome of each, or none when it must wait."""
-    outcomes: list[tuple[Planned, str]] = []
-    # A notice made stale by a later one due in the same run is recorded, not sent.
-    latest_notice: dict[int, StepRow] = {}
-    for item, _ladder, row in plan:
-        if row.action in NOTICE_ACTIONS:
-            best = latest_notice.get(item.item_id)
-            if best is None or row.offset_days >= best.offset_days:
-                latest_notice[item.item_id] = row
+) -> list[repository.ProgressRecord]:
+    """Carry out each item's due steps; the progress row of each step done (a step that must
+    wait has none)."""
+    records: list[repository.ProgressRecord] = []
     notices: list[DebtNotice] = []
     suspend: list[Planned] = []
     handover: dict[tuple[int, str | None], list[Planned]] = defaultdict(list)
     court: dict[int, list[Planned]] = defaultdict(list)
     write_off: dict[int, list[Planned]] = defaultdict(list)
-    for planned in plan:
-        item, _ladder, row = planned
-        if row.action in NOTICE_ACTIONS:
-            if latest_notice[item.item_id] is not row:
-                outcomes.append((planned, "superseded"))
-                continue
-            notices.append(
-                DebtNotice(
-                    account_id=item.account_id,
-                    open_item_id=item.item_id,
-                    service_id=item.service_id,
-                    step=row.name,
-                    action=row.action,
-                    amount_minor=item.remaining_minor,
-                    due_date=item.due_date,
-                    run_date=run_date,
+    for item, ladder_id, due in plan:
+        # A notice made stale by a later one due in the same run is recorded, not sent.
+        latest: StepRow | None = None
+        for row in due:
+            if row.action in NOTICE_ACTIONS and (
+                latest is None or row.offset_days >= latest.offset_days
+            ):
+                latest = row
+        for row in due:
+            action = row.action
+            if action in NOTICE_ACTIONS:
+                if row is not latest:
+                    outcome = "superseded"
+                else:
+                    outcome = "notified"
+                    notices.append(
+                        DebtNotice(
+                            account_id=item.account_id,
+                            open_item_id=item.item_id,
+                            service_id=item.service_id,
+                            step=row.name,
+                            action=action,
+                            amount_minor=item.remaining_minor,
+                            due_date=item.due_date,
+                            run_date=run_date,
+                        )
+                    )
+                records.append(
+                    (item.item_id, item.account_id, ladder_id, row.name, action, outcome)
                 )
-            )
-            outcomes.append((planned, "notified"))
-        elif row.action == "suspend_service":
-            suspend.append(planned)
-        elif row.action == "hand_over":
-            handover[(item.account_id, row.agency_inn)].append(planned)
-        elif row.action == "court_package":
-            court[item.account_id].append(planned)
-        else:
-            write_off[item.account_id].append(planned)
+            elif action == "suspend_service":
+                suspend.append((item, ladder_id, row))
+            elif action == "hand_over":
+                handover[(item.account_id, row.agency_inn)].append((item, ladder_id, row))
+            elif action == "court_package":
+                court[item.account_id].append((item, ladder_id, row))
+            else:
+                write_off[item.account_id].append((item, ladder_id, row))
     if notices:
         await notifier.send(session, notices)
-    outcomes += await _suspend(session, suspend)
-    outcomes += await _hand_over(session, handover, run_date, result)
+    records += [_progress(p, o) for p, o in await _suspend(session, suspend)]
+    records += [_progress(p, o) for p, o in await _hand_over(session, handover, run_date, result)]
     for account_id, group in court.items():
         record(
             session,
@@ -361,15 +380,15 @@ async def _act(
             account_id=account_id,
             open_item_ids=[p[0].item_id for p in group],
         )
-        outcomes += [(p, "court_ready") for p in group]
+        records += [_progress(p, "court_ready") for p in group]
     for account_id, group in write_off.items():
         account = await repository.account(session, account_id)
         assert account is not None
         await collections.request_write_off(
             session, account, reason=WRITE_OFF_REASON, actor=DUNNING_ACTOR, as_of=run_date
         )
-        outcomes += [(p, "write_off_proposed") for p in group]
-    return outcomes
+        records += [_progress(p, "write_off_proposed") for p in group]
+    return records
 
 
 async def _suspend(session: AsyncSession, plan: Sequence[Planned]) -> list[tuple[Planned, str]]:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from abonent.db.bulk import insert_rows
+from abonent.db.bulk import insert_records
 from abonent.models import OutboxAttempt, OutboxMessage
 from abonent.models.base import UTCDateTime
 
@@ -191,7 +191,17 @@ async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]
 
 
 async def insert_many(
-    session: AsyncSession, rows: Sequence[dict[str, Any]], *, same: dict[str, Any]
+    session: AsyncSession,
+    records: Sequence[tuple[str, dict[str, Any], int | None, str | None]],
+    *,
+    same: dict[str, Any],
 ) -> None:
-    """Pending messages in one statement: the caller guarantees the dedupe keys are new."""
-    await insert_rows(session, OutboxMessage.__table__, rows, same=same)
+    """Pending messages in one statement, (topic, payload, account, dedupe key) each: the
+    caller guarantees the dedupe keys are new."""
+    await insert_records(
+        session,
+        OutboxMessage.__table__,
+        ("topic", "payload", "account_id", "dedupe_key"),
+        records,
+        same=same,
+    )

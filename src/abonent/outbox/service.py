@@ -91,15 +91,7 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Queued]) -> int
     now = clock.now()
     await repository.insert_many(
         session,
-        [
-            {
-                "topic": m.topic,
-                "payload": m.payload,
-                "account_id": m.account_id,
-                "dedupe_key": m.dedupe_key,
-            }
-            for m in messages
-        ],
+        [(m.topic, m.payload, m.account_id, m.dedupe_key) for m in messages],
         same={"status": "pending", "attempts": 0, "available_at": now, "created_at": now},
     )
     return len(messages)
