@@ -11,7 +11,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -64,6 +64,26 @@ class Database:
                 await session.commit()
             except BaseException:
                 await session.rollback()
+                raise
+
+    @asynccontextmanager
+    async def statement_connection(self) -> AsyncIterator[Any]:
+        """A pooled PostgreSQL connection as its driver's (asyncpg) object, no transaction open:
+        each statement run on it is a unit of work of its own, committed by the server as the
+        statement ends. For a unit that is one statement (a payment booked by one function
+        call): one round trip, where a session's unit costs a BEGIN and a COMMIT besides.
+
+        A connection that saw any failure is discarded rather than returned to the pool: its
+        state (a statement cancelled half-way, a broken socket) is not known.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("statement connections are PostgreSQL's")
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                yield raw.driver_connection
+            except BaseException:
+                await connection.invalidate()
                 raise
 
     async def run(
