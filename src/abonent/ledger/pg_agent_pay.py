@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 import asyncpg
@@ -82,6 +83,10 @@ class AgentPayment:
     now: dt.datetime
 
 
+# The parameters in order; dataclasses.astuple deep-copies every value and cost ~0.1 ms a call.
+_values = attrgetter(*(f.name for f in fields(AgentPayment)))
+
+
 @dataclass(frozen=True, slots=True)
 class Once:
     outcome: Outcome
@@ -95,13 +100,16 @@ class OutcomeUnknown(Exception):
     committed. The caller answers "not finished, retry"; the retry finds it or books it."""
 
 
+_MARKER = -7_301_999_173  # an integer: serialised bare, as the id will be
+_MARKER_TEXT = json.dumps(_MARKER)
+
+
 def payload_parts(payload: dict[str, Any], key: str) -> tuple[str, str]:
     """``json.dumps(payload)`` split around the value of ``key`` (an integer the database
     fills in): the text before it and after it, exactly as the whole would serialise."""
-    marker = -7_301_999_173  # an integer: serialised bare, as the id will be
-    text = json.dumps({**payload, key: marker})
-    before, found, after = text.partition(json.dumps(marker))
-    if not found or json.dumps(marker) in after:
+    text = json.dumps({**payload, key: _MARKER})
+    before, found, after = text.partition(_MARKER_TEXT)
+    if not found or _MARKER_TEXT in after:
         raise ValueError("the marker must occur once")
     return before, after
 
@@ -115,7 +123,7 @@ async def pay(connection: Any, payment: AgentPayment) -> Once:
     :class:`OutcomeUnknown`.
     """
     try:
-        row = await connection.fetchrow(_CALL, *astuple(payment))
+        row = await connection.fetchrow(_CALL, *_values(payment))
     except asyncpg.PostgresError:
         return Once("fallback")
     except (OSError, asyncpg.InterfaceError, TimeoutError) as exc:

@@ -82,6 +82,9 @@ def parameters(request: OnceRequest) -> pg_agent_pay.AgentPayment:
     if booked_head != _BOOKED_HEAD or sms_tail != "}" or not sms_head.startswith(_SMS_HEAD):
         raise AssertionError("the payloads changed shape: abonent_agent_pay must follow them")
     comment = (request.comment or None) and request.comment[:255]
+    # book_payment dates the entry clock.today() (the operator's zone) and judges "overdue"
+    # by clock.today(settings.timezone): the same zone, so one date.
+    today = clock.today(get_settings().timezone)
     return pg_agent_pay.AgentPayment(
         agent_id=request.agent_id,
         agent_digest=request.agent_digest,
@@ -109,10 +112,8 @@ def parameters(request: OnceRequest) -> pg_agent_pay.AgentPayment:
         booked_tail=booked_tail,
         sms_middle=sms_head[len(_SMS_HEAD) :],
         restore_reason=RESTORE_REASON,
-        # As book_payment dates them: the business date in the operator's zone, "today" for
-        # the overdue rule in the configured one.
-        business_date=clock.today(),
-        today=clock.today(get_settings().timezone),
+        business_date=today,
+        today=today,
         now=clock.now(),
     )
 
