@@ -59,6 +59,13 @@ async def _debtor(db: Database, owed: int = 50_000) -> Any:
     return account
 
 
+def _booked_metric() -> float:
+    from abonent.kit import metrics
+
+    value = metrics.REGISTRY.get_sample_value("abonent_payments_booked_total", {"source": "osmp"})
+    return value or 0
+
+
 async def _count_payments(db: Database) -> int:
     async with db.session() as s:
         return int(await s.scalar(select(func.count()).select_from(Payment)) or 0)
@@ -71,6 +78,7 @@ async def test_a_pay_is_one_statement_and_the_agent_is_read_once(
     await make_agent(db)
     assert (await osmp.check("0", account.number, "1.00")).result == 0  # password verified
     spy = Spy(monkeypatch)
+    counted = _booked_metric()
     first = await osmp.pay("1", account.number, "100.00")
     second = await osmp.pay("2", account.number, "100.00")
     replay = await osmp.pay("1", account.number, "100.00")
@@ -84,6 +92,8 @@ async def test_a_pay_is_one_statement_and_the_agent_is_read_once(
     # No session (no BEGIN, no COMMIT), and the agent's row read for the first pay only.
     assert (spy.sessions, spy.copies_read) == (0, 1)
     assert await _count_payments(db) == 2
+    # Counted as committed bookings: the two, not the replay.
+    assert _booked_metric() == counted + 2
 
 
 @pytest.mark.parametrize("change", ["disabled", "password", "addresses", "limits"])
