@@ -8,7 +8,10 @@ A static scan of every module under ``src/abonent`` outside ``ledger/``, ``model
 - builds a ledger model object (``OpenItem(...)``: the only reason to is ``session.add``);
 - assigns to a column only the ledger tables have (``balance.debt_minor -= …``);
 - holds raw SQL that inserts into, updates, deletes from or COPYs a ledger table;
-- calls an asyncpg ``copy_*`` method naming a ledger table.
+- calls an asyncpg ``copy_*`` method naming a ledger table;
+- holds raw SQL that calls a database function writing the ledger's tables (migration 0018's
+  ``abonent_agent_pay``): the function is the ledger's, and ``ledger/pg_agent_pay.py`` its
+  only caller.
 
 The scanner is tested on snippets below, so a rule that stops catching anything fails here too.
 """
@@ -34,6 +37,8 @@ _SQL_WRITE = re.compile(
     r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?(\w+)\"?",
     re.IGNORECASE,
 )
+# Functions created by the migrations that write the ledger's tables.
+_LEDGER_FUNCTION = re.compile(r"\b(abonent_agent_pay)\s*\(", re.IGNORECASE)
 _STATEMENT = re.compile(r"(?:\w+_)?(?:insert|update|delete)")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COPY_METHODS = {"copy_records_to_table", "copy_to_table", "copy_from_table", "copy_from_query"}
@@ -190,6 +195,8 @@ def violations(source: str, filename: str = "<snippet>") -> list[str]:
                 for match in _SQL_WRITE.finditer(text):
                     if match.group(1).lower() in LEDGER_TABLES:
                         hit(node, f"raw SQL {match.group(0)!r}")
+                for match in _LEDGER_FUNCTION.finditer(text):
+                    hit(node, f"calls the ledger's function {match.group(1)}")
     return sorted(set(found))
 
 
@@ -237,6 +244,8 @@ def test_the_ledger_package_is_where_the_writes_are() -> None:
         "text('DELETE FROM allocations WHERE id = 1')",
         "text('COPY postings FROM STDIN')",
         "await raw.copy_records_to_table('open_items', records=rows)",
+        "await conn.fetchrow('SELECT * FROM abonent_agent_pay($1, $2)', a, b)",
+        "sql = f'SELECT o_outcome FROM ABONENT_AGENT_PAY ({args})'",
     ],
 )
 def test_the_scan_catches(snippet: str) -> None:
@@ -256,6 +265,7 @@ def test_the_scan_catches(snippet: str) -> None:
         "def g():\n    line = Debt()\n    line.debt_minor = 1",
         "text('SELECT * FROM open_items FOR UPDATE')",
         "await posting_of(s, OpenItem, 1)",
+        "await conn.fetchval('SELECT abonent_json_text($1)', label)",
     ],
 )
 def test_the_scan_lets_reads_and_other_tables_be(snippet: str) -> None:

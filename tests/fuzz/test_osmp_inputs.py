@@ -66,6 +66,7 @@ def target(db_url: str) -> Iterator[Target]:
 
         number = runner.run(prepare())
         agents.forget_verified_passwords()
+        agents.forget_copies()
         app = create_app(db)
         transport = httpx.ASGITransport(
             app=app, client=("127.0.0.1", 50000), raise_app_exceptions=False

@@ -3,9 +3,12 @@
 One scenario (allocation oldest first with disputed and same-day items, replays, mismatches,
 prepaid money, services suspended for debt restored or not, SMS recipients of every kind,
 closed accounts with debt, one with a suspended service, open credits older than the payment,
-one dated after it) is booked twice on a fresh database: once through the ORM
-path alone and once with the two-statement path. Every row the bookings touched is compared,
-ids replaced by their order of creation; the clock is frozen, so timestamps compare exactly.
+one dated after it, a settled account and accounts in credit paid again, a service label that
+needs every JSON escape) is booked on a fresh database through the ORM path alone, and again
+with the two-statement path (``ledger.pg_payment``), and again with the one-statement path
+(``ledger.pg_agent_pay``, the general path taking what it hands back). Every row the bookings
+touched is compared, ids replaced by their order of creation; the clock is frozen, so
+timestamps compare exactly.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy import text as sql_text
 
 from abonent.accounts import service as accounts
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.errors import AbonentError
 from abonent.kit.numbers import generate_account_number
-from abonent.ledger import pg_payment
+from abonent.ledger import pg_agent_pay, pg_payment
 from abonent.ledger.service import CREDIT, Leg, _open_item, post_entry
-from abonent.models import Account, OpenItem, Service
+from abonent.models import Account, OpenItem, Payment, Service
 from abonent.models.base import Base
+from abonent.payments import once as payments_once
 from abonent.payments import service as payments
 from abonent.payments.service import PaymentRequest, book_payment
 from tests.factories import ACTOR, charge
@@ -102,9 +107,14 @@ async def _customer_account(
 
 
 Outcome = tuple[Any, ...]
+Book = Callable[[Database, PaymentRequest], Awaitable[payments.Booked]]
 
 
-async def _scenario(db: Database) -> list[Outcome]:
+async def _book_in_a_unit(db: Database, request: PaymentRequest) -> payments.Booked:
+    return await db.run(lambda s: book_payment(s, request))
+
+
+async def _scenario(db: Database, book: Book = _book_in_a_unit) -> list[Outcome]:
     async with db.session(write=True) as s:
         debtor, (sim, line) = await _customer_account(
             s, 1, (("mobile", "+79160000001"), ("internet", "eq-line-1"))
@@ -193,6 +203,8 @@ async def _scenario(db: Database) -> list[Outcome]:
         await accounts.change_service_status(
             s, strays_sim, "suspended", actor=ACTOR, reason="overdue", suspended_reason="debt"
         )
+        # Every escape json.dumps makes, and a character outside the BMP (a surrogate pair).
+        strays_sim.label = 'SIM "рабочая" \\ \t\n\r\b\f \x01 \x7f 😀 ~'
 
         # A contested overdue charge does not keep a service suspended; a charge not yet due
         # does not either.
@@ -276,6 +288,7 @@ async def _scenario(db: Database) -> list[Outcome]:
         pay(closed, 25_000, "13"),
         pay(closed, 100, "14"),
         pay(two_sims, 7_000, "15"),
+        pay(two_sims, 2_500, "24"),  # settled: the money waits as a credit
         pay(stray, 9_000, "16"),
         pay(stray, 9_000, "16"),
         pay(strays, 4_000, "17"),  # the older credits and this one clear the SIM's overdue
@@ -294,7 +307,7 @@ async def _scenario(db: Database) -> list[Outcome]:
             await db.run(step)
             continue
         try:
-            booked = await db.run(lambda s, r=step: book_payment(s, r))
+            booked = await book(db, step)
         except AbonentError as exc:
             outcomes.append(("refused", type(exc).__name__, exc.code, exc.extra))
             continue
@@ -437,7 +450,7 @@ async def test_the_two_statement_path_writes_what_the_orm_path_writes(
 
     # Every booking in two statements, restorations and stray credits included; replays and
     # refusals decided after the lock.
-    assert spy == Spy(written=21, declined=0, locked=29)
+    assert spy == Spy(written=22, declined=0, locked=30)
     assert fast["outcomes"] == orm["outcomes"]
     for name in (*TABLES, "raw"):
         assert fast[name] == orm[name], name
@@ -574,3 +587,85 @@ async def test_an_account_without_a_balance_row_books_through_the_orm_path(
             {"a": account.id},
         )
     assert balance == 1_500
+
+
+def _once_booker(outcomes: list[str]) -> Book:
+    """Book as the OSMP lane does: one statement, and the general path for what it hands back."""
+
+    async def book(db: Database, request: PaymentRequest) -> payments.Booked:
+        async with db.statement_connection() as connection:
+            once = await payments_once.book_once(
+                connection,
+                payments_once.OnceRequest(
+                    number=request.account.number,
+                    amount_minor=request.amount_minor,
+                    method=request.method,
+                    source=request.source,
+                    source_txn_id=request.source_txn_id,
+                    actor=request.actor,
+                    currency=request.currency,
+                    txn_date=request.txn_date,
+                    comment=request.comment,
+                    agent_id=request.agent_id,
+                ),
+            )
+        outcomes.append(once.outcome)
+        if once.outcome == "fallback":
+            return await _book_in_a_unit(db, request)
+        async with db.session() as s:
+            payment = await s.get(Payment, once.payment_id)
+        assert payment is not None
+        return payments.Booked(
+            payment,
+            created=once.outcome == "booked",
+            restored_service_ids=once.restored_service_ids,
+        )
+
+    return book
+
+
+async def test_the_one_statement_path_writes_what_the_orm_path_writes(
+    db: Database, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(payments, "_on_postgres", lambda _session: False)
+    orm_outcomes = await _scenario(db)
+    orm = _normalise(await _snapshot(db), orm_outcomes)
+
+    await _reset(db)
+    monkeypatch.undo()
+    outcomes: list[str] = []
+    fast_outcomes = await _scenario(db, _once_booker(outcomes))
+    fast = _normalise(await _snapshot(db), fast_outcomes)
+
+    # Every booking and replay in one statement; what the general path refuses (mismatches,
+    # closed accounts paid too much or owing nothing) handed back to it, and refused there.
+    assert (outcomes.count("booked"), outcomes.count("replay"), outcomes.count("fallback")) == (
+        22,
+        3,
+        5,
+    )
+    assert [
+        o[0] for o, how in zip(fast["outcomes"], outcomes, strict=True) if how == "fallback"
+    ] == ["refused"] * 5
+    assert fast["outcomes"] == orm["outcomes"]
+    for name in (*TABLES, "raw"):
+        assert fast[name] == orm[name], name
+    restored = [o[3] for o in fast["outcomes"] if o[0] == "booked" and o[3]]
+    assert [len(ids) for ids in restored] == [1, 1, 1, 1, 1]
+    # The label with every escape went through abonent_json_text into service.restored.
+    assert any("\\ud83d\\ude00" in t for t in fast["raw"]["outbox"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain ascii 123", 'q"b\\s', "\x01\x1f\x7f\x80", "Интернет: кабель", "😀𝄞", "\t\n\r\b\f"],
+)
+async def test_abonent_json_text_is_pythons_json_dumps(db: Database, text: str) -> None:
+    async with db.session() as s:
+        got = await s.scalar(sql_text("SELECT abonent_json_text(:t)"), {"t": text})
+    assert got == json.dumps(text)
+
+
+async def test_the_call_passes_every_parameter_in_order() -> None:
+    fields = [f for f in pg_agent_pay.AgentPayment.__dataclass_fields__]
+    assert pg_agent_pay._CALL.count("$") == len(fields) == 23

@@ -11,11 +11,12 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util import greenlet_spawn
 
 from abonent.db.engine import WRITE_OPTION, create_engine, is_sqlite
 
@@ -65,6 +66,31 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def statement_connection(self) -> AsyncIterator[Any]:
+        """A pooled PostgreSQL connection as its driver's (asyncpg) object, no transaction open:
+        each statement run on it is a unit of work of its own, committed by the server as the
+        statement ends. For a unit that is one statement (a payment booked by one function
+        call): one round trip, where a session's unit costs a BEGIN and a COMMIT besides.
+
+        The pool's own connection, not an ``AsyncConnection``: measured, checking one out and
+        back in cost ~200 µs of CPU through ``engine.connect()`` and ~60 µs this way. A
+        connection that saw any failure is discarded rather than returned to the pool: its
+        state (a statement cancelled half-way, a broken socket) is not known.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("statement connections are PostgreSQL's")
+        raw = await self.engine.raw_connection()
+        try:
+            yield raw.driver_connection
+        except BaseException:
+            await greenlet_spawn(raw.invalidate)
+            raise
+        finally:
+            # The pool's check-in may close a connection (one over the pool's size, one
+            # invalidated), which awaits the driver: it runs where SQLAlchemy can await.
+            await greenlet_spawn(raw.close)
 
     async def run(
         self,

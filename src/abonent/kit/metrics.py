@@ -109,6 +109,11 @@ def payment_booked(session: AsyncSession | Session, source: str) -> None:
     session.info.setdefault(_PENDING_KEY, []).append(source.partition(":")[0] or "other")
 
 
+def payment_committed(source: str) -> None:
+    """Count a payment booked by a statement that committed by itself (autocommit)."""
+    _BOOKED.labels(source.partition(":")[0] or "other").inc()
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     for kind in session.info.pop(_PENDING_KEY, ()):

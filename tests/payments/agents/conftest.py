@@ -183,6 +183,7 @@ async def osmp(app: FastAPI) -> AsyncIterator[Osmp]:
 def _fresh_password_cache() -> None:
     # Every test proves its own verifications; a database is re-created per test anyway.
     agents.forget_verified_passwords()
+    agents.forget_copies()
 
 
 async def snapshot(db: Database) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from abonent.accounts import service as accounts
 from abonent.db.uow import Database
 from abonent.kit.numbers import generate_account_number
 from abonent.models import Account, AuditEvent, Payment
+from abonent.payments.agents import osmp as osmp_protocol
 from abonent.payments.agents import service as agents
 from abonent.statement.service import statement_for
 from tests.factories import ACTOR, charge, make_account
@@ -630,9 +631,16 @@ async def test_database_down_is_243_on_check_and_1_on_pay(clock) -> None:
         await dead.dispose()
 
 
+async def _general_path_only(*_args: object) -> None:
+    return None
+
+
 async def test_lost_commit_is_90_and_the_retry_books_once(
     db: Database, osmp: Osmp, clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The general path's unit of work; the one-statement path's lost answers are in
+    # test_osmp_one_statement.py.
+    monkeypatch.setattr(osmp_protocol, "pay_once", _general_path_only)
     account = await debtor(db, 10_000)
     await make_agent(db)
     assert (await osmp.check("1", account.number, "10.00")).result == 0  # password verified
@@ -675,7 +683,9 @@ async def test_unexpected_failure_is_8_and_rolls_everything_back(
         await write(*args, **kwargs)
         raise RuntimeError("bug after the booking statement ran")
 
-    # The ORM path (SQLite) fails after its flushes, the PostgreSQL path after its statement.
+    # The ORM path (SQLite) fails after its flushes, the PostgreSQL path after its statement
+    # (the one-statement path: test_osmp_one_statement.py).
+    monkeypatch.setattr(osmp_protocol, "pay_once", _general_path_only)
     monkeypatch.setattr(payments_service, "restore_paid_services", broken)
     monkeypatch.setattr(pg_payment, "write", write_then_break)
     reply = await osmp.pay("1", account.number, "10.00")

@@ -26,6 +26,7 @@ from abonent.audit.service import record
 from abonent.config import Settings
 from abonent.db.uow import Database, is_transient
 from abonent.kit.errors import AbonentError
+from abonent.ledger.pg_agent_pay import OutcomeUnknown
 from abonent.models import PaymentAgent
 from abonent.payments.agents import osmp
 from abonent.payments.agents import service as agents
@@ -133,6 +134,10 @@ async def _check(db: Database, caller: Caller, req: OsmpRequest) -> Answer:
 
 
 async def _pay(db: Database, caller: Caller, req: OsmpRequest) -> Answer:
+    if not db.is_sqlite and caller.password and agents.code_well_formed(caller.code):
+        answer = await _pay_in_one_statement(db, caller, req)
+        if answer is not None:
+            return answer
     reached_commit = False
 
     async def body(session: AsyncSession, agent: PaymentAgent, target: osmp.Target) -> Answer:
@@ -171,6 +176,39 @@ async def _pay(db: Database, caller: Caller, req: OsmpRequest) -> Answer:
                 amount_minor=req.amount_minor,
             )
         return _failure(exc, req.txn_id, req.amount_minor, temporary=Result.TEMPORARY)
+
+
+async def _pay_in_one_statement(db: Database, caller: Caller, req: OsmpRequest) -> Answer | None:
+    """The payment in one statement, its own unit of work (PostgreSQL), for a caller its agent's
+    copy admits; None: the general path below decides and answers, as it does every refusal.
+
+    Measured (docs/osmp-pay-path.md): the general path costs five round trips and a session;
+    this one, one round trip on a bare driver connection.
+    """
+    try:
+        async with db.statement_connection() as connection:
+            agent = await agents.agent_copy(connection, caller.code)
+            if agent is None or not agents.admits(
+                agent, username=caller.username, password=caller.password, address=caller.address
+            ):
+                return None
+            return await osmp.pay_once(connection, agent, req)
+    except OutcomeUnknown as exc:
+        # Sent, and the connection failed before the answer: it may have committed. The
+        # agent's retry finds the payment or books it.
+        log.warning("osmp.commit_unknown", agent=caller.code, txn_id=req.txn_id, error=str(exc))
+        return Answer(
+            Result.NOT_FINISHED,
+            "payment not finished; retry",
+            txn_id=req.txn_id,
+            amount_minor=req.amount_minor,
+        )
+    except Exception as exc:
+        # Nothing was sent (no connection, the agent's row unreadable): the general path
+        # meets the same trouble and answers it.
+        if not _database_unavailable(exc):
+            log.exception("osmp.one_statement_failed", error=repr(exc)[:300])
+        return None
 
 
 Body = Callable[[AsyncSession, PaymentAgent, osmp.Target], Awaitable[T]]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,3 +45,21 @@ async def all_by_code(session: AsyncSession) -> Sequence[PaymentAgent]:
 
 async def code_of(session: AsyncSession, agent_id: int) -> str | None:
     return await session.scalar(select(PaymentAgent.code).where(PaymentAgent.id == agent_id))
+
+
+# md5 of the row's text: any change to any column (password, addresses, limits, active…) changes
+# it. abonent_agent_pay compares it with the row it books under (migration 0018).
+_COPY = (
+    "SELECT md5(a::text) AS digest, a.id, a.code, a.password_hash, a.allowed_ips::text AS ips,"
+    " a.min_sum_minor, a.max_sum_minor, a.active FROM payment_agents AS a WHERE a.code = $1"
+)
+
+
+async def copy_row(connection: Any, code: str) -> dict[str, Any] | None:
+    """The agent's row and its digest, on a driver (asyncpg) connection; None: no such agent."""
+    row = await connection.fetchrow(_COPY, code)
+    if row is None:
+        return None
+    out = dict(row)
+    out["allowed_ips"] = tuple(json.loads(out.pop("ips")))
+    return out
