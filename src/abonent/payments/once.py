@@ -23,6 +23,7 @@ from abonent.kit import clock, metrics
 from abonent.kit.actor import Actor
 from abonent.ledger import pg_agent_pay
 from abonent.ledger.chart import clearing_ledger
+from abonent.payments.memo import memo
 from abonent.payments.service import (
     METHODS,
     RESTORE_REASON,
@@ -99,7 +100,7 @@ def parameters(request: OnceRequest) -> pg_agent_pay.AgentPayment:
         role=request.actor.role,
         txn_date=request.txn_date,
         comment=comment,
-        memo=f"Payment via {request.source} ({request.source_txn_id})"[:255],
+        memo=memo(request.method, request.source, request.source_txn_id),
         entry_source=f"{request.source}:{request.source_txn_id}"[:128],
         counter_ledger=clearing_ledger(request.source),
         details=json.dumps(
