@@ -47,6 +47,12 @@ class ScriptedSmsc:
     answer_enquire_links: bool = True
     drop_on_submit: bool = False
     """Close the connection on every submit_sm, unanswered (a bind that keeps dropping)."""
+    drop_on_enquire_link: bool = False
+    """Close the connection on an enquire_link, unanswered (a bind found dead by its probe)."""
+    submit_resp_tail: bytes = b""
+    """Optional parameters (TLV bytes) after the message id of every submit_sm_resp."""
+    split_replies: bool = False
+    """Write each reply in two TCP segments a moment apart, the first cut inside the body."""
     answer_binds: bool = True
     """False: accept the TCP connection and never answer the bind."""
     host: str = "127.0.0.1"
@@ -57,6 +63,7 @@ class ScriptedSmsc:
     _server: asyncio.Server | None = None
     _seq: _Sequence = field(default_factory=_Sequence)
     _ids: int = 0
+    _out: bytes = b""
 
     async def start(self) -> ScriptedSmsc:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -125,12 +132,24 @@ class ScriptedSmsc:
                 self._ids += 1
                 self._reply(writer, pdu, "submit_sm_resp", 0, message_id=f"s{self._ids}")
         elif command == "enquire_link":
+            if self.drop_on_enquire_link:
+                return False
             if self.answer_enquire_links:
                 self._reply(writer, pdu, "enquire_link_resp", 0)
         elif command == "unbind":
             self._reply(writer, pdu, "unbind_resp", 0)
+            writer.write(self._out)
+            self._out = b""
             await writer.drain()
             return False
+        out, self._out = self._out, b""
+        if out and self.split_replies:
+            # The header and one byte of the body first: the rest of the PDU is still to come.
+            writer.write(out[:17])
+            await writer.drain()
+            await asyncio.sleep(0.02)
+            out = out[17:]
+        writer.write(out)
         await writer.drain()
         return True
 
@@ -139,4 +158,8 @@ class ScriptedSmsc:
     ) -> None:
         resp = smpp.make_pdu(command, client=self._seq, status=status, **fields)
         resp.sequence = pdu.sequence
-        writer.write(resp.generate())
+        data = resp.generate()
+        if command == "submit_sm_resp" and self.submit_resp_tail:
+            body = data[16:] + self.submit_resp_tail
+            data = (16 + len(body)).to_bytes(4, "big") + data[4:16] + body
+        self._out += data

@@ -271,3 +271,45 @@ async def test_a_request_it_does_not_serve_is_answered_not_left_waiting(
     assert [e["command"] for e in events(caplog, "smpp.unhandled_pdu")] == ["data_sm"]
     assert await bound.submit(**SUBMIT) == "s1"
     assert bound.binds == 1
+
+
+async def test_a_response_split_across_reads_is_put_back_together() -> None:
+    smsc = await ScriptedSmsc(split_replies=True).start()
+    link = SmppLink(settings(smsc))
+    try:
+        await link.wait_bound()
+        assert await link.submit(**SUBMIT) == "s1"
+        assert await link.submit(**SUBMIT) == "s2"
+        assert link.binds == 1
+    finally:
+        await link.close()
+        await smsc.stop()
+
+
+async def test_a_submit_sm_resp_with_optional_parameters_gives_the_same_id() -> None:
+    # An SMSC may add TLVs after the message id (here 0x1400, a vendor's, 2 bytes).
+    smsc = await ScriptedSmsc(submit_resp_tail=bytes.fromhex("14000002abcd")).start()
+    link = SmppLink(settings(smsc))
+    try:
+        await link.wait_bound()
+        assert await link.submit(**SUBMIT) == "s1"
+        assert link.binds == 1
+    finally:
+        await link.close()
+        await smsc.stop()
+
+
+async def test_a_bind_that_dies_under_its_enquire_link_is_replaced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    smsc = await ScriptedSmsc(drop_on_enquire_link=True).start()
+    link = SmppLink(settings(smsc, enquire_link_seconds=0.05))
+    try:
+        await link.wait_bound()
+        await smsc.wait_until(lambda: link.binds >= 2 and link.bound)
+        assert await link.submit(**SUBMIT) == "s1"
+    finally:
+        await link.close()
+        await smsc.stop()
+    assert "closed" in [e["error"] for e in events(caplog, "smpp.dropped")]

@@ -423,3 +423,44 @@ async def test_deadlines_list_what_is_due_soon_and_what_is_overdue(
     row = late.split(f'data-id="{dispute.id}"', 1)[1].split("</tr>", 1)[0]
     assert 'class="overdue"' in row
     assert "просрочено на 1" in row
+
+
+async def test_a_claim_that_fails_after_its_files_were_written_leaves_none_behind(
+    db: Database, clock: FrozenClock, evidence_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from abonent.people import cases as desk_cases
+
+    person = await make_person(db)
+    item = await _item(db, await _account_id(db, person.mobile_number), 45_000)
+    clerk = await make_staff(db, "clerk")
+    real = desk_cases.file_dispute
+    reached: list[list[str]] = []
+
+    async def then_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await real(*args, **kwargs)
+        reached.append(files_in(evidence_dir))  # the file is on disk by now
+        raise RuntimeError("the commit never happened")
+
+    monkeypatch.setattr(desk_cases, "file_dispute", then_fails)
+    transport = httpx.ASGITransport(
+        app=create_app(db), client=("127.0.0.1", 50038), raise_app_exceptions=False
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as desk:
+        csrf = await console_sign_in(desk, clerk)
+        assert (await check_identity(desk, person, csrf)).status_code in (200, 303)
+        form = await desk.get(f"/console/people/{person.id}/disputes/new")
+        before = await snapshot(db)
+        crashed = await desk.post(
+            f"/console/people/{person.id}/disputes",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "account_number": person.mobile_number,
+                "open_item_id": str(item.id),
+                "text": "Не звонил",
+            },
+            files={"files": ("check.png", PNG, "image/png")},
+        )
+    assert crashed.status_code == 500
+    assert len(reached) == 1 and len(reached[0]) == 1
+    assert files_in(evidence_dir) == []
+    assert await snapshot(db) == before
