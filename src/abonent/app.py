@@ -17,7 +17,7 @@ from abonent.api.agents import osmp as agents
 from abonent.api.edge import Edge
 from abonent.api.lanes import AgentLane
 from abonent.api.limits import BodySizeLimit
-from abonent.api.me_lane import MeStatementLane
+from abonent.api.statement_lane import StatementLane
 from abonent.api.v1 import accounts as v1_accounts
 from abonent.api.v1 import auth as v1_auth
 from abonent.api.v1 import card_payments as acquiring
@@ -53,15 +53,15 @@ log = structlog.get_logger(__name__)
 class _App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's own error middleware, which re-raises after answering: see
-        # api/edge.py. The two read lanes that come in bulk (``*100#`` and the subscriber's
-        # statement) sit right inside it, before Starlette's and FastAPI's own layers (error
+        # api/edge.py. The read lanes that come in bulk (``*100#`` and the two statements)
+        # sit right inside it, before Starlette's and FastAPI's own layers (error
         # middleware, telemetry, body limit, ours): for them those layers did nothing but cost
         # ~50 us of a ~620 us request (server CPU per *100#, one worker under wrk, measured in
         # alternating pairs). Neither needs them: the USSD lane caps the body it reads itself,
         # the statement lane reads none, both answer their own failures (or pass the request
         # on), and whatever still escapes is the Edge's. The agent lane stays behind the body
         # limit it relies on (api/limits.py).
-        return Edge(ussd.UssdLane(MeStatementLane(super().build_middleware_stack())))
+        return Edge(ussd.UssdLane(StatementLane(super().build_middleware_stack())))
 
 
 def create_app(database: Database | None = None) -> FastAPI:

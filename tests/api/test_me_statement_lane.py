@@ -1,4 +1,4 @@
-"""The lane of ``GET /v1/me/accounts/{number}/statement`` (api/me_lane.py, both databases):
+"""The lane of ``GET /v1/me/accounts/{number}/statement`` (api/statement_lane.py, both databases):
 it answers the plain success as the route would; revocation is seen on the very next request;
 the use is recorded once a minute; everything else is the route's own answer."""
 
@@ -9,7 +9,7 @@ import datetime as dt
 import httpx
 from sqlalchemy import select
 
-from abonent.api.me_lane import number_of
+from abonent.api.statement_lane import number_of
 from abonent.db.uow import Database
 from abonent.kit.clock import FrozenClock
 from abonent.models import SubscriberSession
