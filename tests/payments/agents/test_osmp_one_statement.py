@@ -276,3 +276,10 @@ def test_payload_parts_split_exactly_where_the_id_goes() -> None:
     payload = {"to": "+7", "text": 'Платёж "1"', "kind": "x", "payment_id": 0}
     before, after = pg_agent_pay.payload_parts(payload, "payment_id")
     assert before + "123" + after == json.dumps({**payload, "payment_id": 123})
+
+
+def test_payload_parts_refuse_a_payload_that_already_holds_the_marker() -> None:
+    # A value spelled like the marker would make the split ambiguous: refused, not guessed.
+    payload = {"text": "-7301999173", "payment_id": 0}
+    with pytest.raises(ValueError, match="once"):
+        pg_agent_pay.payload_parts(payload, "payment_id")
