@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from abonent.api.deps import api_key_of, database_of, key_cache, subscriber_token_of
 from abonent.api.edge import ROUTE_KEY
+from abonent.api.v1.accounts import STATEMENT_PERMISSION
 from abonent.apikeys.permissions import allowed
 from abonent.statement.reader import gate as pool_gate
 from abonent.statement.reader import read_statement
@@ -39,8 +40,6 @@ STAFF_PREFIX = "/v1/accounts/"
 _SUFFIX = "/statement"
 _ME_ROUTE = "/v1/me/accounts/{number}/statement"
 _STAFF_ROUTE = "/v1/accounts/{number}/statement"
-_PERMISSION = "accounts.read"
-"""What the staff route ``require``s (api/v1/accounts.py)."""
 _MAX_NUMBER = 64
 """The routes' own ``max_length`` on ``{number}``: longer goes to the framework (422)."""
 
@@ -100,7 +99,7 @@ async def _staff(request: Request, number: str) -> Response | None:
     if not plain:
         return None
     info = key_cache.get(plain)
-    if info is None or not allowed(info.role, _PERMISSION):
+    if info is None or not allowed(info.role, STATEMENT_PERMISSION):
         return None
     try:
         statement = await read_statement(database_of(request).engine, number)

@@ -66,13 +66,15 @@ async def _detail(session: AsyncSession, account: Account) -> AccountDetail:
 
 # --- the statement ----------------------------------------------------------------------------
 # First among the routes: it is by far the most requested, and routes are matched in order.
+# (api/statement_lane.py answers its plain success with a cached key, under this permission.)
+STATEMENT_PERMISSION = "accounts.read"
 
 
 @router.get("/accounts/{number}/statement", response_model=Statement)
 async def statement(
     number: Number,
     request: Request,
-    _actor: Annotated[Actor, Depends(require("accounts.read"))],
+    _actor: Annotated[Actor, Depends(require(STATEMENT_PERMISSION))],
 ) -> Response:
     """The statement every channel shows: balance, debt by service, overdue, next due date."""
     result = await read_statement(database_of(request).engine, number)
