@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -313,3 +314,43 @@ async def test_a_bind_that_dies_under_its_enquire_link_is_replaced(
         await link.close()
         await smsc.stop()
     assert "closed" in [e["error"] for e in events(caplog, "smpp.dropped")]
+
+
+class _RecordingSocket:
+    """What connection_made finds as the transport's socket: records the options set."""
+
+    def __init__(self, refuse_quick_ack: bool = False) -> None:
+        self.options: list[tuple[int, int, int]] = []
+        self.refuse_quick_ack = refuse_quick_ack
+
+    def setsockopt(self, level: int, option: int, value: int) -> None:
+        if self.refuse_quick_ack and option == link_module._TCP_QUICKACK:
+            raise OSError("not here")
+        self.options.append((level, option, value))
+
+
+class _Transport:
+    def __init__(self, sock: _RecordingSocket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+
+@pytest.mark.skipif(link_module._TCP_QUICKACK is None, reason="TCP_QUICKACK is Linux's")
+@pytest.mark.parametrize("refused", [False, True])
+async def test_every_read_asks_for_an_immediate_ack_where_the_platform_allows(
+    refused: bool,
+) -> None:
+    # An SMSC with Nagle on holds its next response until our ACK (~40 ms when delayed): the
+    # bind asks for a quick ACK after each read, and stops asking where the socket refuses.
+    link = SmppLink(LinkSettings(host="127.0.0.1", port=1, system_id="a", password="p"))
+    bind = link_module._Bind(link)
+    sock = _RecordingSocket(refuse_quick_ack=refused)
+    bind.connection_made(_Transport(sock))  # type: ignore[arg-type]
+    nodelay = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    quick = (socket.IPPROTO_TCP, link_module._TCP_QUICKACK, 1)
+    for chunk in (b"\x00\x00", b"\x00\x10"):  # half a header each: nothing to hand over yet
+        bind.data_received(chunk)
+    assert sock.options == ([nodelay] if refused else [nodelay, quick, quick])
+    assert bytes(bind._buffer) == b"\x00\x00\x00\x10"

@@ -99,6 +99,9 @@ class LinkSettings:
     throttle_max_retries: int = 30
 
 
+_TCP_QUICKACK: Final[int | None] = getattr(socket, "TCP_QUICKACK", None)
+
+
 class _Sequence:
     """What smpplib's PDUs draw their sequence numbers from (``client=`` of ``make_pdu``)."""
 
@@ -130,6 +133,8 @@ class _Bind(asyncio.Protocol):
         self.unbound_by_peer = False
         self._buffer = bytearray()
         self._out: list[bytes] | None = None
+        self._quick_ack: Any = None
+        """The socket, where the platform lets a read ask for an immediate ACK (Linux)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A TCP transport (uvloop's is not a subclass of asyncio.Transport, so no isinstance).
@@ -139,9 +144,21 @@ class _Bind(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if _TCP_QUICKACK is not None:
+                self._quick_ack = sock
 
     def data_received(self, data: bytes) -> None:
         self.last_read = time.monotonic()
+        if self._quick_ack is not None:
+            # Acknowledge at once, every read (the kernel clears the flag after each ACK): an
+            # SMSC that keeps Nagle on holds its next response until our ACK, and with no
+            # submit of ours to carry it (a batch's tail) a delayed ACK costs ~40 ms. Against
+            # the test peer (tokio, Nagle on), batches of 10 sends went from 227 to ~7,000
+            # SMS/s, and bench_sms's relay from 0.37 to 0.56-0.66 of the bare loop.
+            try:
+                self._quick_ack.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+            except OSError:
+                self._quick_ack = None
         buffer = self._buffer
         buffer += data
         start, size = 0, len(buffer)
