@@ -11,12 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Integer,
-    String,
     Table,
-    column,
     insert,
     or_,
     select,
@@ -28,50 +23,68 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.db.bulk import insert_records
 from abonent.models import OutboxAttempt, OutboxMessage
-from abonent.models.base import UTCDateTime
 
 _NO_SYNC = {"synchronize_session": False}
 
 # On PostgreSQL the batch statements take arrays: one fixed text whatever the batch's size (one
-# prepared statement, no IN list rendered and converted value by value at every call).
-_TAKE_PG = text(
-    "UPDATE outbox SET attempts = attempts + 1, claimed_until = CAST(:until AS timestamptz) "
-    "WHERE id = ANY(CAST(:ids AS bigint[]))"
-)
-_MARK_DONE_PG = text(
-    """
+# prepared statement, no IN list rendered and converted value by value at every call). They are
+# driver texts ($n parameters): a session runs them through ``exec_driver_sql``, the relay's
+# one-statement steps on a bare driver connection (``Database.statement_connection``).
+_MARK_DONE = """
     UPDATE outbox AS m
-    SET status = 'done', processed_at = CAST(:now AS timestamptz), last_error = NULL,
-        claimed_until = NULL
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[])) AS c(id, attempts)
+    SET status = 'done', processed_at = $1::timestamptz, last_error = NULL, claimed_until = NULL
+    FROM unnest($2::bigint[], $3::integer[]) AS c(id, attempts)
     WHERE m.id = c.id AND m.attempts = c.attempts AND m.status = 'pending'
     RETURNING m.id
-    """
-)
+"""
 _ADD_ATTEMPTS_PG = text(
     "INSERT INTO outbox_attempts (message_id, ok, error, at) "
     "SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:oks AS boolean[]), "
     "CAST(:errors AS text[]), CAST(:ats AS timestamptz[]))"
 )
 
+CLAIM_IN_ONE_STATEMENT = """
+    WITH due AS (
+        SELECT id, attempts AS tried, claimed_until AS was FROM outbox
+        WHERE status = 'pending' AND available_at <= $1::timestamptz
+          AND (claimed_until IS NULL OR claimed_until <= $1::timestamptz)
+        ORDER BY available_at, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ), decided AS (
+        SELECT id, tried, was, (was IS NOT NULL AND tried >= $4) AS given_up FROM due
+    ), changed AS (
+        UPDATE outbox AS m
+        SET attempts = CASE WHEN d.given_up THEN m.attempts ELSE m.attempts + 1 END,
+            claimed_until = CASE WHEN d.given_up THEN NULL ELSE $3::timestamptz END,
+            status = CASE WHEN d.given_up THEN 'dead' ELSE m.status END,
+            last_error = CASE WHEN d.given_up THEN $5::text ELSE m.last_error END
+        FROM decided AS d
+        WHERE m.id = d.id
+        RETURNING m.id, m.topic, m.payload, m.account_id, d.tried, d.was, m.available_at
+    ), lost AS (
+        INSERT INTO outbox_attempts (message_id, ok, error, at)
+        SELECT id, false, $5::text, $1::timestamptz FROM changed WHERE was IS NOT NULL
+    )
+    SELECT id, topic, payload, account_id, tried, was FROM changed ORDER BY available_at, id
+"""
+"""``claim_due``'s reads and writes as one statement (PostgreSQL): $1 now, $2 the batch's
+size, $3 the lease's end, $4 the attempts allowed, $5 the lost attempt's error. The due rows
+are locked as :func:`lock_due` locks them; each is leased with one more attempt (:func:`take`)
+unless its lease ran out on its last attempt, then it is given up (:func:`give_up`); every
+lease that ran out leaves a failed attempt (:func:`add_attempts`). Rows as :func:`lock_due`'s,
+``attempts`` as they were before the claim (tests/outbox/test_pg_relay.py compares the two)."""
 
-_LOCK_DUE_PG = text(
-    """
-    SELECT id, topic, payload, account_id, attempts, claimed_until FROM outbox
-    WHERE status = 'pending' AND available_at <= CAST(:now AS timestamptz)
-      AND (claimed_until IS NULL OR claimed_until <= CAST(:now AS timestamptz))
-    ORDER BY available_at, id
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-    """
-).columns(
-    column("id", BigInteger),
-    column("topic", String),
-    column("payload", JSON),
-    column("account_id", BigInteger),
-    column("attempts", Integer),
-    column("claimed_until", UTCDateTime),
-)
+DELIVERED_IN_ONE_STATEMENT = f"""
+    WITH done AS ({_MARK_DONE}), history AS (
+        INSERT INTO outbox_attempts (message_id, ok, error, at)
+        SELECT id, true, NULL, $1::timestamptz FROM done
+    )
+    SELECT id FROM done
+"""  # noqa: S608 - composed of this module's constants, no input
+"""A batch delivered whole, recorded in one statement (PostgreSQL): :func:`mark_done` and the
+attempt history of the messages it marked, as ``record_outcomes`` writes them. $1 now, $2 the
+message ids, $3 their claims' attempts."""
 
 
 def _postgres(session: AsyncSession) -> bool:
@@ -87,8 +100,6 @@ async def lock_due(
     ``SKIP LOCKED`` lets several relays on PostgreSQL share the queue: each takes rows the
     others are not claiming at this moment (SQLite has one writer and ignores the clause).
     """
-    if _postgres(session):
-        return (await session.execute(_LOCK_DUE_PG, {"now": now, "limit": limit})).all()
     m = OutboxMessage
     return (
         await session.execute(
@@ -107,9 +118,7 @@ async def lock_due(
 
 async def take(session: AsyncSession, ids: Sequence[int], until: dt.datetime) -> None:
     """Count one more attempt on each message and lease it until ``until``."""
-    if ids and _postgres(session):
-        await session.execute(_TAKE_PG, {"ids": list(ids), "until": until})
-    elif ids:
+    if ids:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
@@ -137,11 +146,11 @@ async def mark_done(
     if not claims:
         return set()
     if _postgres(session):
-        rows = await session.scalars(
-            _MARK_DONE_PG,
-            {"now": now, "ids": [c[0] for c in claims], "attempts": [c[1] for c in claims]},
+        connection = await session.connection()
+        rows = await connection.exec_driver_sql(
+            _MARK_DONE, (now, [c[0] for c in claims], [c[1] for c in claims])
         )
-        return set(rows)
+        return {row[0] for row in rows}
     done = await session.scalars(
         update(OutboxMessage)
         .where(
@@ -172,6 +181,32 @@ async def lock_claimed_many(
         .with_for_update()
     )
     return {row.id: row for row in rows if row.attempts == wanted[row.id]}
+
+
+async def claim_on(
+    connection: Any,
+    now: dt.datetime,
+    limit: int,
+    until: dt.datetime,
+    max_attempts: int,
+    lost_error: str,
+) -> Sequence[tuple[Any, ...]]:
+    """:data:`CLAIM_IN_ONE_STATEMENT` on a driver connection with no transaction open."""
+    return cast(
+        Sequence[tuple[Any, ...]],
+        await connection.fetch(CLAIM_IN_ONE_STATEMENT, now, limit, until, max_attempts, lost_error),
+    )
+
+
+async def mark_delivered_on(
+    connection: Any, claims: Sequence[tuple[int, int]], now: dt.datetime
+) -> set[int]:
+    """:data:`DELIVERED_IN_ONE_STATEMENT` on a driver connection with no transaction open:
+    the ids it marked done."""
+    rows = await connection.fetch(
+        DELIVERED_IN_ONE_STATEMENT, now, [c[0] for c in claims], [c[1] for c in claims]
+    )
+    return {int(row[0]) for row in rows}
 
 
 async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]) -> None:

@@ -130,24 +130,60 @@ async def claim_due(
     recorded as such, and the message is claimed again unless it has used all its attempts.
     """
     now = clock.now()
+    rows = await repository.lock_due(session, now, limit)
+    claimed = _claimed(rows, max_attempts)
+    await repository.take(session, [c.id for c in claimed.claims], now + lease)
+    await repository.give_up(session, claimed.given_up, LEASE_EXPIRED)
+    await repository.add_attempts(
+        session,
+        [{"message_id": i, "ok": False, "error": LEASE_EXPIRED, "at": now} for i in claimed.lost],
+    )
+    return Claimed(claimed.claims, len(claimed.given_up))
+
+
+async def claim_due_on(
+    connection: Any, *, limit: int, lease: dt.timedelta, max_attempts: int
+) -> Claimed:
+    """:func:`claim_due` as one statement on a driver connection with no transaction open
+    (PostgreSQL, ``Database.statement_connection``): the statement is the unit of work.
+
+    Measured on batches of 100 (bench_sms's outbox): ~8-11 µs of the relay's CPU per message,
+    against ~24-29 µs for :func:`claim_due`'s unit (a session, BEGIN, the locking read, the
+    lease update, COMMIT: four round trips where this is one).
+    """
+    now = clock.now()
+    rows = await repository.claim_on(
+        connection, now, limit, now + lease, max_attempts, LEASE_EXPIRED
+    )
+    claimed = _claimed(rows, max_attempts)
+    return Claimed(claimed.claims, len(claimed.given_up))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sorted:
+    claims: list[Claim]
+    lost: list[int]
+    """Found with their lease run out: that attempt is recorded as lost."""
+    given_up: list[int]
+    """Lost on their last allowed attempt: dead, not claimed."""
+
+
+def _claimed(rows: Sequence[Any], max_attempts: int) -> _Sorted:
+    """The due rows (id, topic, payload, account, attempts before this claim, lease), sorted
+    into claims, lost attempts and messages given up."""
     claims: list[Claim] = []
-    lost: list[dict[str, Any]] = []
+    lost: list[int] = []
     given_up: list[int] = []
-    for id_, topic, payload, account_id, attempts, claimed_until in await repository.lock_due(
-        session, now, limit
-    ):
+    for id_, topic, payload, account_id, attempts, claimed_until in rows:
         if claimed_until is not None:
-            lost.append({"message_id": id_, "ok": False, "error": LEASE_EXPIRED, "at": now})
+            lost.append(id_)
             log.warning("outbox.lease_expired", message_id=id_, attempt=attempts)
             if attempts >= max_attempts:
                 given_up.append(id_)
                 log.error("outbox.dead", message_id=id_, topic=topic)
                 continue
         claims.append(Claim(id_, topic, dict(payload), account_id, attempts + 1))
-    await repository.take(session, [c.id for c in claims], now + lease)
-    await repository.give_up(session, given_up, LEASE_EXPIRED)
-    await repository.add_attempts(session, lost)
-    return Claimed(claims, len(given_up))
+    return _Sorted(claims, lost, given_up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +246,23 @@ async def record_outcomes(
             if outcome != "lost"
         ],
     )
+    return outcomes
+
+
+async def record_delivered_on(connection: Any, claims: Sequence[Claim]) -> list[Outcome]:
+    """:func:`record_outcomes` for a batch whose every attempt succeeded, as one statement on
+    a driver connection with no transaction open (PostgreSQL): each is done, or lost when its
+    lease ran out and another relay claimed it since. The same rows as ``record_outcomes``
+    writes (tests/outbox/test_pg_relay.py); a batch with any failure goes that way instead."""
+    now = clock.now()
+    done = await repository.mark_delivered_on(connection, [(c.id, c.attempt) for c in claims], now)
+    outcomes: list[Outcome] = []
+    for claim in claims:
+        if claim.id in done:
+            outcomes.append("done")
+        else:
+            log.warning("outbox.lease_lost", message_id=claim.id, attempt=claim.attempt, error=None)
+            outcomes.append("lost")
     return outcomes
 
 

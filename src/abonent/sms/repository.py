@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import OutboxMessage, SmsMessage, SmsPart
@@ -98,25 +98,47 @@ async def insert_parts(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 
 # One statement for a relayed batch on PostgreSQL: the messages and their parts from arrays (a
 # fixed text whatever the batch's size, so one prepared statement), no row-by-row parameters.
-_INSERT_SENT_PG = text(
-    """
+_INSERT_SENT_PG = """
     WITH m AS (
         INSERT INTO sms_messages
             (outbox_message_id, to_msisdn, category, status, parts, created_at, sent_at)
-        SELECT o, t, c, 'sent', n, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-        FROM unnest(CAST(:o AS bigint[]), CAST(:t AS varchar[]), CAST(:c AS varchar[]),
-                    CAST(:n AS integer[])) AS x(o, t, c, n)
+        SELECT o, t, c, 'sent', n, $1::timestamptz, $1::timestamptz
+        FROM unnest($2::bigint[], $3::varchar[], $4::varchar[], $5::integer[]) AS x(o, t, c, n)
         RETURNING id, outbox_message_id
     ), p AS (
         INSERT INTO sms_parts (sms_id, seq, gateway_message_id)
         SELECT m.id, y.seq, y.gid
-        FROM unnest(CAST(:po AS bigint[]), CAST(:ps AS integer[]), CAST(:pg AS varchar[]))
-            AS y(o, seq, gid)
+        FROM unnest($6::bigint[], $7::integer[], $8::varchar[]) AS y(o, seq, gid)
         JOIN m ON m.outbox_message_id = y.o
     )
     SELECT id, outbox_message_id FROM m
-    """
-)
+"""
+"""Relayed SMS and their parts in one statement (PostgreSQL), a driver text ($n): a session
+runs it through ``exec_driver_sql``, the relay's one-statement record on a bare connection."""
+
+
+def _sent_parameters(
+    messages: Sequence[tuple[int, str, str, Sequence[str]]], now: Any
+) -> tuple[Any, ...]:
+    return (
+        now,
+        [m[0] for m in messages],
+        [m[1] for m in messages],
+        [m[2] for m in messages],
+        [len(m[3]) for m in messages],
+        [m[0] for m in messages for _ in m[3]],
+        [seq for m in messages for seq in range(1, len(m[3]) + 1)],
+        [part for m in messages for part in m[3]],
+    )
+
+
+async def insert_sent_with_parts_on(
+    connection: Any, messages: Sequence[tuple[int, str, str, Sequence[str]]], now: Any
+) -> None:
+    """:func:`insert_sent_with_parts` on a driver connection with no transaction open
+    (PostgreSQL): the statement is its own unit of work."""
+    if messages:
+        await connection.execute(_INSERT_SENT_PG, *_sent_parameters(messages, now))
 
 
 async def insert_sent_with_parts(
@@ -153,17 +175,7 @@ async def insert_sent_with_parts(
             ],
         )
         return ids
-    rows = await session.execute(
-        _INSERT_SENT_PG,
-        {
-            "now": now,
-            "o": [m[0] for m in messages],
-            "t": [m[1] for m in messages],
-            "c": [m[2] for m in messages],
-            "n": [len(m[3]) for m in messages],
-            "po": [m[0] for m in messages for _ in m[3]],
-            "ps": [seq for m in messages for seq in range(1, len(m[3]) + 1)],
-            "pg": [part for m in messages for part in m[3]],
-        },
-    )
-    return {outbox_id: sms_id for sms_id, outbox_id in rows}
+    connection = await session.connection()
+    rows = await connection.exec_driver_sql(_INSERT_SENT_PG, _sent_parameters(messages, now))
+    pairs = cast(Sequence[tuple[int, int]], rows.all())
+    return {outbox_id: sms_id for sms_id, outbox_id in pairs}

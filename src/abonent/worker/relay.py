@@ -180,6 +180,7 @@ def _sms_batch(
                 sender=sender,
                 batch=batch,
                 send_timeout=settings.worker.send_timeout_seconds,
+                concurrency=settings.sms.window,
             )
             attempts.update((o.outbox_message_id, _attempt_of(o)) for o in outcomes)
         return [attempts[claim.id] for claim in claims]
@@ -211,11 +212,23 @@ class Relay:
 
     async def claim(self) -> outbox.Claimed:
         worker = self.settings.worker
+        lease = dt.timedelta(seconds=worker.lease_seconds)
+        if not self.db.is_sqlite:
+            # One statement, its own unit (outbox.claim_due_on): a batch's claim in one round
+            # trip. A failure raises as the unit's would: nothing was claimed, or its lease
+            # brings it back.
+            async with self.db.statement_connection() as connection:
+                return await outbox.claim_due_on(
+                    connection,
+                    limit=worker.batch_size,
+                    lease=lease,
+                    max_attempts=worker.max_attempts,
+                )
         return await self.db.run(
             lambda session: outbox.claim_due(
                 session,
                 limit=worker.batch_size,
-                lease=dt.timedelta(seconds=worker.lease_seconds),
+                lease=lease,
                 max_attempts=worker.max_attempts,
             )
         )
@@ -277,6 +290,12 @@ class Relay:
     async def record(self, sent: Sequence[tuple[Claim, Attempt]]) -> list[Outcome]:
         """Record the batch's attempts in one unit of work; one outcome each, in order."""
         worker = self.settings.worker
+        if not self.db.is_sqlite and all(a.error is None for _, a in sent):
+            # Most batches: every send succeeded. One statement marks them done with their
+            # history (outbox.record_delivered_on); a batch with any failure takes the unit
+            # below, which also ends a given-up SMS in sms_messages.
+            async with self.db.statement_connection() as connection:
+                return await outbox.record_delivered_on(connection, [claim for claim, _ in sent])
         results = [outbox.Result(claim, a.error, a.permanent) for claim, a in sent]
 
         async def unit(session: AsyncSession) -> list[Outcome]:

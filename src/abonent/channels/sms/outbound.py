@@ -83,18 +83,32 @@ async def _attempt(gateway: SmsGateway, sender: str, message: OutboundSms) -> Ou
 
 
 async def _attempt_all(
-    gateway: SmsGateway, sender: str, todo: Sequence[OutboundSms], send_timeout: float | None
+    gateway: SmsGateway,
+    sender: str,
+    todo: Sequence[OutboundSms],
+    send_timeout: float | None,
+    concurrency: int,
 ) -> list[Outcome]:
-    """Every message's outcome, in order. The sends start together, so one deadline bounds
-    each of them (one timer a batch, not one a message): those unanswered by then are
-    cancelled and come back as timeouts, to retry."""
-    tasks = [asyncio.ensure_future(_attempt(gateway, sender, m)) for m in todo]
-    if not tasks:
+    """Every message's outcome, in order. ``concurrency`` senders share the batch, each taking
+    the next message once its last is answered: the SMSC's window is the most that can be
+    outstanding, so more would only queue on it, and a task per message of a batch of 100 cost
+    ~30-50 µs of CPU per SMS (bench_sms: 88-136 µs per SMS with four batches of 100 in flight,
+    against 64-75 for ten senders). One deadline bounds the batch: a message unanswered or not
+    yet sent by then is cancelled and comes back as a timeout, to retry."""
+    if not todo:
         return []
+    outcomes: dict[int, Outcome] = {}
+    queue = iter(range(len(todo)))
+
+    async def send_next() -> None:
+        for n in queue:
+            outcomes[n] = await _attempt(gateway, sender, todo[n])
+
+    senders = [asyncio.ensure_future(send_next()) for _ in range(min(concurrency, len(todo)))]
     try:
-        _, late = await asyncio.wait(tasks, timeout=send_timeout)
+        _, late = await asyncio.wait(senders, timeout=send_timeout)
     except BaseException:
-        for task in tasks:
+        for task in senders:
             task.cancel()
         raise
     for task in late:
@@ -103,8 +117,8 @@ async def _attempt_all(
         await asyncio.wait(late)
     timed_out = f"timeout: no answer in {send_timeout:g} s" if send_timeout is not None else ""
     return [
-        Outcome(m.outbox_message_id, error=timed_out) if task in late else task.result()
-        for m, task in zip(todo, tasks, strict=True)
+        outcomes.get(n) or Outcome(m.outbox_message_id, error=timed_out)
+        for n, m in enumerate(todo)
     ]
 
 
@@ -115,11 +129,13 @@ async def relay_sms_batch(
     sender: str,
     batch: Sequence[OutboundSms],
     send_timeout: float | None = None,
+    concurrency: int = 10,
 ) -> list[Outcome]:
     """Send a batch of outbox SMS together; one outcome per message, in the batch's order.
 
     ``send_timeout`` bounds each submit: one unanswered by then is not sent (to retry), and the
-    rest of the batch is recorded all the same.
+    rest of the batch is recorded all the same. ``concurrency``: sends under way at once (the
+    relay passes the SMPP window).
     """
     done: dict[int, Outcome] = {}
     retried = [m.outbox_message_id for m in batch if not m.first_attempt]
@@ -146,7 +162,7 @@ async def relay_sms_batch(
                 permanent=True,
             )
     todo = [m for m in batch if m.outbox_message_id not in done]
-    outcomes = await _attempt_all(gateway, sender, todo, send_timeout)
+    outcomes = await _attempt_all(gateway, sender, todo, send_timeout, concurrency)
 
     async def record(session: AsyncSession) -> None:
         pairs = list(zip(todo, outcomes, strict=True))
@@ -170,7 +186,22 @@ async def relay_sms_batch(
                     reason=outcome.error or "refused",
                 )
 
-    if todo:
+    sent = [
+        sms.Sent(m.outbox_message_id, m.to, m.category, o.gateway_message_ids, True)
+        for m, o in zip(todo, outcomes, strict=True)
+        if o.sent
+    ]
+    if (
+        not db.is_sqlite
+        and all(m.first_attempt for m in todo)
+        and not any(o.permanent for o in outcomes)
+    ):
+        # Most batches: first attempts, nothing refused. One statement records them, its own
+        # unit (sms.record_first_sent_on); committed before the outbox is marked, as below.
+        if sent:
+            async with db.statement_connection() as connection:
+                await sms.record_first_sent_on(connection, sent)
+    elif todo:
         await db.run(record)
     done.update((o.outbox_message_id, o) for o in outcomes)
     return [done[m.outbox_message_id] for m in batch]
