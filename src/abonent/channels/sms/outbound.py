@@ -117,8 +117,7 @@ async def _attempt_all(
         await asyncio.wait(late)
     timed_out = f"timeout: no answer in {send_timeout:g} s" if send_timeout is not None else ""
     return [
-        outcomes.get(n) or Outcome(m.outbox_message_id, error=timed_out)
-        for n, m in enumerate(todo)
+        outcomes.get(n) or Outcome(m.outbox_message_id, error=timed_out) for n, m in enumerate(todo)
     ]
 
 
