@@ -104,8 +104,8 @@ def test_kill_nine_at_twenty_points_with_two_units_at_a_time(copies: tuple[str, 
     assert mid_work >= kill.KILLS // 2, seen
     print(f"kills: {interrupted} of {kill.KILLS} hit, {mid_work} in the work; progress {seen}")
 
-    last = kill._cli(url)
-    assert last.returncode == 0, last.stderr
+    final = kill._cli(url)
+    assert final.returncode == 0, final.stderr
     assert asyncio.run(kill._state(url)) == expected
     again = kill._cli(url)
     assert again.returncode == 0 and " 0 steps done" in again.stdout
