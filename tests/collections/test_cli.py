@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from abonent.cli.main import app
 from abonent.db.uow import Database
+from abonent.kit.money import format_money
 from abonent.models import CollectionAgency, CollectionAssignment
 from tests.factories import charge, make_account
 
@@ -77,3 +79,28 @@ def test_handover_twice_then_recall(env_db: str) -> None:
     recalled = runner.invoke(app, ["collections", "recall", "1"])
     assert recalled.exit_code == 0, recalled.output
     assert said(recalled.output).startswith("assignment 1 recalled on ")
+
+
+def test_the_agencys_portfolio_file_is_written_once_a_day(env_db: str, tmp_path: Path) -> None:
+    number = _debtor(env_db)
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    runner.invoke(app, ["agency", "add", "ООО «Возврат»", "--inn", "7707083893"])
+    runner.invoke(app, ["collections", "handover", number, "--agency", "1"])
+    missing = runner.invoke(app, ["agency", "export", "1", "--out-dir", str(tmp_path / "no")])
+    assert missing.exit_code == 2 and not list(tmp_path.iterdir())
+    assert runner.invoke(app, ["agency", "export", "7", "--out-dir", str(tmp_path)]).exit_code == 1
+    assert not list(tmp_path.iterdir())
+    done = runner.invoke(app, ["agency", "export", "1", "--out-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    [written] = list(tmp_path.iterdir())
+    flat = done.output.replace("\n", "")  # the console wraps long paths
+    assert flat.strip() == (
+        f"{written}: 1 assignments, 2 items, {format_money(50_000)} at hand-over"
+    )
+    lines = written.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert [line.split(";")[2] for line in lines[1:3]] == [number, number]
+    before = written.read_bytes()
+    again = runner.invoke(app, ["agency", "export", "1", "--out-dir", str(tmp_path)])
+    assert again.exit_code == 2 and "exists" in said(again.output)
+    assert written.read_bytes() == before

@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
 from openpyxl import load_workbook
 
 from abonent.collections import service as collections
-from abonent.collections.export import HEADER, export_assignment
+from abonent.collections.errors import AgencyNotFound, RoleRefused
+from abonent.collections.export import (
+    HEADER,
+    PORTFOLIO_HEADER,
+    export_assignment,
+    export_portfolio,
+)
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.models import Account
@@ -57,3 +64,40 @@ async def test_xlsx_read_back(db: Database) -> None:
         (number, None, "10.10.2026", "300.00", "300.00"),
         (number, None, "10.11.2026", "200.50", "200.50"),
     ]
+
+
+async def test_the_agencys_portfolio_lists_what_is_with_it_now(db: Database) -> None:
+    kept, number = await _handed(db, "xlsx")
+    async with db.session(write=True) as s:
+        other, _ = await make_account(s)
+        await charge(s, other, 12_345, due=dt.date(2026, 9, 1))
+        recalled = await collections.handover(
+            s, await s.get_one(Account, other.id), 1, actor=STAFF, as_of=dt.date(2026, 11, 20)
+        )
+        await collections.recall(
+            s, recalled.assignment.id, actor=STAFF, as_of=dt.date(2026, 11, 25)
+        )
+    async with db.session() as s:
+        portfolio = await export_portfolio(s, 1, actor=STAFF, as_of=dt.date(2026, 12, 1))
+    assert (portfolio.assignments, portfolio.items, portfolio.amount_minor) == (1, 2, 50_050)
+    assert portfolio.file.name == "portfolio-1-20261201.xlsx"
+    sheet = load_workbook(io.BytesIO(portfolio.file.content)).active
+    assert sheet is not None
+    assert [tuple(r) for r in sheet.iter_rows(values_only=True)] == [
+        PORTFOLIO_HEADER,
+        (str(kept), "18.11.2026", number, None, "10.10.2026", "300.00", "300.00"),
+        (str(kept), "18.11.2026", number, None, "10.11.2026", "200.50", "200.50"),
+    ]
+
+
+async def test_a_portfolio_of_no_agency_or_for_a_role_without_access_is_refused(
+    db: Database,
+) -> None:
+    await _handed(db, "csv")
+    async with db.session() as s:
+        with pytest.raises(AgencyNotFound):
+            await export_portfolio(s, 99, actor=STAFF, as_of=dt.date(2026, 12, 1))
+        with pytest.raises(RoleRefused):
+            await export_portfolio(
+                s, 1, actor=Actor("staff:ivan", "clerk"), as_of=dt.date(2026, 12, 1)
+            )

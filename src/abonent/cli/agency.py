@@ -11,8 +11,9 @@ import typer
 
 from abonent.cli import inputs
 from abonent.cli.common import cli_actor, console, run_async
-from abonent.collections import agents, service
+from abonent.collections import agents, export, service
 from abonent.db.uow import Database
+from abonent.kit import clock
 from abonent.kit.money import format_money, format_plain
 from abonent.models import CollectionAgency
 
@@ -90,6 +91,36 @@ def link_agent(
 
     console.print(
         f"agent {agent_code} is now of kind collection for {run_async(main)}", highlight=False
+    )
+
+
+@app.command("export")
+def export_portfolio(
+    agency_id: int = typer.Argument(..., help="The agency's id."),
+    out_dir: Path = typer.Option(Path("."), "--out-dir", help="Where the file is written."),
+) -> None:
+    """The agency's portfolio as its file (CSV or XLSX, as set on the agency): every debt with
+    it now, each item with its debt at hand-over."""
+    if not out_dir.is_dir():
+        raise typer.BadParameter(f"{out_dir}: not an existing directory")
+
+    async def main(db: Database) -> export.Portfolio:
+        async with db.session() as session:
+            return await export.export_portfolio(
+                session, agency_id, actor=cli_actor(), as_of=clock.today()
+            )
+
+    portfolio = run_async(main)
+    target = out_dir / portfolio.file.name
+    if target.exists():
+        # Today's file is already there: a second export would overwrite what may have been
+        # sent; say so rather than replace it.
+        raise typer.BadParameter(f"{target}: exists; move it away or choose another --out-dir")
+    target.write_bytes(portfolio.file.content)
+    console.print(
+        f"{target}: {portfolio.assignments} assignments, {portfolio.items} items, "
+        f"{format_money(portfolio.amount_minor)} at hand-over",
+        highlight=False,
     )
 
 
