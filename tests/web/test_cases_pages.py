@@ -6,6 +6,7 @@ request and a claim in the cabinet and reads the answer and the statement."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -16,12 +17,14 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from abonent.app import create_app
+from abonent.collections import service as collections
 from abonent.config import get_settings
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.clock import FrozenClock
 from abonent.ledger.dispute_credit import DISPUTE_CREDIT
 from abonent.models import (
+    Account,
     Dispute,
     DisputeEvidence,
     JournalEntry,
@@ -33,6 +36,7 @@ from abonent.requests import service as requests
 from tests.api.helpers import snapshot
 from tests.cases.helpers import EXE, PDF, PNG, msisdn_of
 from tests.disputes.helpers import account_with_charges
+from tests.factories import charge, make_account
 from tests.staff.helpers import make_staff
 from tests.web.console_helpers import check_identity, console_sign_in, csrf_of, make_person
 from tests.web.test_cabinet_login import login as cabinet_login
@@ -355,3 +359,37 @@ async def test_console_request_from_the_desk_to_the_answer(
         found = await s.get_one(WrittenRequest, request_id)
         assert found.status == "answered"
     assert await _count(db, OutboxMessage, OutboxMessage.topic == "sms.send") == sms_before + 1
+
+
+async def test_deadlines_show_the_handover_notices_not_yet_sent(
+    db: Database, clock: FrozenClock
+) -> None:
+    # NOW is 18.11.2026: a notice of 01.10 was due 13.11 (overdue), one of 08.10 is due 20.11
+    # (near), one of today is weeks away, and one already sent owes nothing.
+    staff = Actor("staff:anna", "collections")
+    handed: dict[str, int] = {}
+    async with db.session(write=True) as s:
+        agency = await collections.add_agency(
+            s, name="ООО «Возврат»", inn="7707083893", actor=staff
+        )
+        for name, day in (("late", 1), ("near", 8), ("far", 48), ("sent", 2)):
+            account, _ = await make_account(s)
+            await charge(s, account, 10_000, due=dt.date(2026, 9, 1))
+            fresh = await s.get_one(Account, account.id)
+            done = await collections.handover(
+                s,
+                fresh,
+                agency.id,
+                actor=staff,
+                as_of=dt.date(2026, 9, 30) + dt.timedelta(days=day),
+            )
+            handed[name] = done.assignment.id
+        await collections.set_notice_status(s, handed["sent"], "sent", actor=staff)
+    boss = await make_staff(db, "supervisor")
+    async with _client(db, 50021) as sup:
+        await console_sign_in(sup, boss)
+        page = await sup.get("/console/deadlines")
+    assert page.status_code == 200
+    rows = re.findall(r'data-test="handover-notice" data-id="(\d+)"( class="overdue")?', page.text)
+    assert rows == [(str(handed["late"]), ' class="overdue"'), (str(handed["near"]), "")]
+    assert "13.11.2026" in page.text and "просрочено на 5" in page.text

@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from abonent.api.deps import database_of
+from abonent.collections import deadlines as collection_deadlines
 from abonent.config import get_settings
 from abonent.disputes import evidence as evidence_service
 from abonent.disputes import service as disputes
 from abonent.disputes.errors import EvidenceForbidden, EvidenceRefused
 from abonent.disputes.roles import ACTIONS, REQUEST_ACTIONS
+from abonent.kit import clock
 from abonent.kit.errors import AbonentError, InvalidInput
 from abonent.kit.inputs import INT64_MAX
 from abonent.people import cases as desk
@@ -331,21 +333,37 @@ async def dispute_resolve(
 
 @router.get("/deadlines", response_class=HTMLResponse)
 async def deadlines(request: Request, principal: DisputeAssigner) -> HTMLResponse:
-    async def work(session: AsyncSession) -> Any:
-        return await disputes.deadlines(session), await requests.nearing_deadline(session)
+    days = get_settings().disputes.nearing_days
 
-    claims, open_requests = await database_of(request).run(work, write=False)
+    async def work(session: AsyncSession) -> Any:
+        return (
+            await disputes.deadlines(session),
+            await requests.nearing_deadline(session),
+            await collection_deadlines.handover_notices_owed(
+                session, as_of=clock.today(), within_days=days
+            ),
+        )
+
+    claims, open_requests, notices = await database_of(request).run(work, write=False)
     return render(
         request,
         "console/cases/deadlines.html",
         {
             "claims": claims,
             "requests": open_requests,
+            "notices": notices,
+            "notice_words": NOTICE_STATUS_WORDS,
             "kinds": KINDS,
-            "days": get_settings().disputes.nearing_days,
+            "days": days,
         },
         principal=principal,
     )
+
+
+NOTICE_STATUS_WORDS = {
+    "queued": "не отправлено: в очереди, отложено или контакт запрещён",
+    "failed": "не доставлено",
+}
 
 
 # --- filing at the desk for a checked person -----------------------------------------------
