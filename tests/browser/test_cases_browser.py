@@ -8,6 +8,7 @@ axe-core on every new page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -17,18 +18,21 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from pypdf import PdfReader
 
+from abonent.collections import service as collections
 from abonent.db.uow import Database
+from abonent.kit.actor import Actor
 from abonent.kit.numbers import mask_msisdn
 from abonent.models import Account
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import run_db
 from tests.cases.helpers import PNG, msisdn_of
-from tests.factories import make_account, remember_secret
+from tests.factories import charge, make_account, remember_secret
 from tests.staff.helpers import Employee, make_staff
 from tests.web.console_helpers import PASSPORT, Person, make_person
 
 pytestmark = pytest.mark.browser
 DESK: ViewportSize = {"width": 1280, "height": 900}
+COLLECTOR = Actor("staff:anna", "collections")
 
 
 @pytest.fixture
@@ -74,6 +78,17 @@ def test_clerk_files_claim_with_file_supervisor_accepts_in_part(
     base = live_server
 
     async def setup(db: Database) -> tuple[Person, Employee, Employee]:
+        # A debt handed over in October whose debtor was never told: the deadlines page lists it.
+        async with db.session(write=True) as s:
+            account, _ = await make_account(s)
+            await charge(s, account, 10_000, due=dt.date(2026, 9, 1))
+            agency = await collections.add_agency(
+                s, name="ООО «Возврат»", inn="7707083893", actor=COLLECTOR
+            )
+            fresh = await s.get_one(Account, account.id)
+            await collections.handover(
+                s, fresh, agency.id, actor=COLLECTOR, as_of=dt.date(2026, 10, 1)
+            )
         return (
             await make_person(db),
             await make_staff(db, "clerk"),
@@ -113,6 +128,8 @@ def test_clerk_files_claim_with_file_supervisor_accepts_in_part(
     _sign_in(page, base, boss)
     page.get_by_role("link", name="Сроки").click()
     page.wait_for_url(base + "/console/deadlines")
+    expect(page.locator("[data-test=handover-notice]")).to_have_count(1)
+    expect(page.locator("[data-test=handover-notice]")).to_contain_text("ООО «Возврат»")
     assert_accessible(page)
     page.goto(dispute_url)
     page.locator("[data-test=accept-amount]").fill("150,00")
