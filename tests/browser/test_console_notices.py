@@ -76,6 +76,14 @@ def test_console_notice_pages(live_server: str, browser: Browser, env_db: str) -
     assert "смерть" in page.locator('[data-test="blocks"]').inner_text()
     assert "отправлено" in page.locator('[data-test="log"]').inner_text()
     assert_accessible(page)
+    page.get_by_role("link", name="Журнал контактов").click()
+    page.wait_for_url(live_server + "/console/contact-log")
+    assert page.locator('[data-test="decision"]').count() == 1
+    page.get_by_label("Решение").select_option("deferred")
+    page.get_by_role("button", name="Показать").click()
+    page.wait_for_url(live_server + "/console/contact-log?verdict=deferred")
+    assert page.locator('[data-test="decision"]').count() == 0
+    assert_accessible(page)
     assert missing == []
     # The console shell has no favicon yet: the browser's own request for it 404s (it is not a
     # response of the page, so ``missing`` does not see it). Anything else is an error.

@@ -168,3 +168,32 @@ async def test_blocks_set_and_lifted_from_the_console(
     assert lifted.status_code == 303 and await blocks() == [("bankruptcy", False)]
     again = await client.post(f"{page}/blocks/{block_id}/lift", data={"csrf_token": token})
     assert again.status_code in (409, 422) and await blocks() == [("bankruptcy", False)]
+
+
+async def test_the_contact_log_shows_every_decision_across_customers(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    # 12:00 UTC: 15:00 in Moscow (sent), midnight in Kamchatka (deferred to its morning).
+    moscow = await debtor(db)
+    kamchatka = await debtor(db, tz="Asia/Kamchatka")
+    await send(db, moscow, "first", clock.now())
+    await send(db, kamchatka, "first", clock.now())
+    anonymous = await client.get("/console/contact-log")
+    assert anonymous.status_code in (302, 303) and "/console/login" in anonymous.headers["location"]
+    await console_login(client, await make_staff(db, "collections"))
+    page = await client.get("/console/contact-log")
+    assert page.status_code == 200
+    assert re.findall(r'data-test="decision" data-verdict="(\w+)"', page.text) == [
+        "deferred",
+        "sent",
+    ]
+    counts = page.text.split('data-test="counts"')[1].split("</table>")[0]
+    assert "нерабочее время" in counts and "разрешено" in counts
+    assert f'/console/customers/{kamchatka.customer_id}/contact"' in page.text
+    deferred = await client.get("/console/contact-log", params={"verdict": "deferred"})
+    assert re.findall(r'data-verdict="(\w+)"', deferred.text) == ["deferred"]
+    unknown = await client.get("/console/contact-log", params={"verdict": "bogus"})
+    assert unknown.status_code == 200
+    assert re.findall(r'data-verdict="(\w+)"', unknown.text) == ["deferred", "sent"]
+    too_long = await client.get("/console/contact-log", params={"verdict": "x" * 17})
+    assert too_long.status_code in (400, 422) and "Traceback" not in too_long.text

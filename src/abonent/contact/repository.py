@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.models import (
@@ -134,9 +134,12 @@ async def log_entries(
     *,
     customer_id: int | None = None,
     account_id: int | None = None,
+    verdict: str | None = None,
     limit: int = 200,
 ) -> list[ContactLogEntry]:
     query = select(ContactLogEntry)
+    if verdict is not None:
+        query = query.where(ContactLogEntry.verdict == verdict)
     if customer_id is not None:
         query = query.where(ContactLogEntry.customer_id == customer_id)
     if account_id is not None:
@@ -152,3 +155,15 @@ async def messages_of(session: AsyncSession, customer_id: int) -> list[ContactMe
             .order_by(ContactMessage.id)
         )
     )
+
+
+async def decision_counts(session: AsyncSession, since: dt.datetime) -> list[tuple[str, str, int]]:
+    """(verdict, reason, how many) of the decisions made since ``since``, most first."""
+    count = func.count()
+    rows = await session.execute(
+        select(ContactLogEntry.verdict, ContactLogEntry.reason, count)
+        .where(ContactLogEntry.at >= since)
+        .group_by(ContactLogEntry.verdict, ContactLogEntry.reason)
+        .order_by(count.desc(), ContactLogEntry.verdict, ContactLogEntry.reason)
+    )
+    return [(str(v), str(r), int(n)) for v, r, n in rows]

@@ -345,12 +345,21 @@ async def contact_log(
     actor: Actor,
     customer_id: int | None = None,
     account_id: int | None = None,
+    verdict: str | None = None,
     limit: int = 200,
 ) -> list[ContactLogEntry]:
     require(actor, "contact.read")
     return await repo.log_entries(
-        session, customer_id=customer_id, account_id=account_id, limit=limit
+        session, customer_id=customer_id, account_id=account_id, verdict=verdict, limit=limit
     )
+
+
+async def decision_counts(
+    session: AsyncSession, *, actor: Actor, since: dt.datetime
+) -> list[tuple[str, str, int]]:
+    """How the gate decided since ``since``: (verdict, reason, count), most first."""
+    require(actor, "contact.read")
+    return await repo.decision_counts(session, since)
 
 
 async def message_by_key(session: AsyncSession, key: str) -> ContactMessage | None:

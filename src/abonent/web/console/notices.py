@@ -3,14 +3,16 @@ suspicious-SMS reports with their counts, and a customer's contact log and block
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.api.deps import database_of
 from abonent.contact import service as contact
+from abonent.kit import clock
 from abonent.kit.errors import AbonentError
 from abonent.models import ContactBlock, ContactLogEntry
 from abonent.notices import service as notices
@@ -106,6 +108,34 @@ async def reports(request: Request, principal: Reader) -> HTMLResponse:
     async with database_of(request).session() as session:
         summary = await notices.reports_summary(session, actor=principal.actor())
     return render(request, "console/notice_reports.html", {"summary": summary}, principal=principal)
+
+
+@router.get("/contact-log", response_class=HTMLResponse)
+async def contact_log(
+    request: Request,
+    principal: Reader,
+    verdict: Annotated[str | None, Query(max_length=16)] = None,
+) -> HTMLResponse:
+    """Every debt contact the gate decided, newest first, with the last day's counts by
+    decision and reason: what went, what waits and why, across customers."""
+    wanted = verdict if verdict in VERDICTS else None
+    since = clock.now() - dt.timedelta(days=1)
+    async with database_of(request).session() as session:
+        actor = principal.actor()
+        log = await contact.contact_log(session, actor=actor, verdict=wanted)
+        counts = await contact.decision_counts(session, actor=actor, since=since)
+    return render(
+        request,
+        "console/contact_log.html",
+        {
+            "log": log,
+            "counts": counts,
+            "verdict": wanted,
+            "verdicts": VERDICTS,
+            "reasons": REASONS,
+        },
+        principal=principal,
+    )
 
 
 @router.get("/customers/{customer_id}/contact", response_class=HTMLResponse)
