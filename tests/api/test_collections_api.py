@@ -95,6 +95,21 @@ async def test_the_whole_path_over_the_api(
     )
     assert report.status_code == 200 and report.json()["commission_minor"] == 0
 
+    # The court needs the agency stage over: refused while the agency holds the debt.
+    before = await _counts(db)
+    held = await client.post(
+        "/v1/court/cases",
+        json={"account_number": account.number, "as_of": "2026-11-18"},
+        headers=officer,
+    )
+    assert held.status_code == 422 and held.json()["code"] == "court_agency_stage_active"
+    assert held.json()["assignment_ids"] == [assignment]
+    assert await _counts(db) == before
+    recalled = await client.post(
+        f"/v1/collections/assignments/{assignment}/recall", headers=officer
+    )
+    assert recalled.status_code == 200, recalled.text
+
     case = await client.post(
         "/v1/court/cases",
         json={"account_number": account.number, "as_of": "2026-11-18"},

@@ -20,7 +20,15 @@ from abonent.kit.actor import Actor
 from abonent.kit.clock import FrozenClock
 from abonent.kit.errors import AbonentError, Forbidden
 from abonent.kit.money import format_money
-from abonent.models import Account, AuditEvent, CourtCase, CourtCaseLine, CourtStageEvent, OpenItem
+from abonent.models import (
+    Account,
+    AuditEvent,
+    CollectionAssignment,
+    CourtCase,
+    CourtCaseLine,
+    CourtStageEvent,
+    OpenItem,
+)
 from tests.factories import charge, make_account, pay
 
 D = dt.date
@@ -38,9 +46,12 @@ def money(minor: int) -> str:
     return " ".join(format_money(minor).split())
 
 
-async def debtor(db: Database, *, disputed: bool = False) -> tuple[Account, list[int]]:
+async def debtor(
+    db: Database, *, disputed: bool = False, recalled: bool = True
+) -> tuple[Account, list[int]]:
     """Three charges: one past the limitation, two within it (one of them partly paid), and
-    optionally a fourth under an open dispute; handed over to an agency."""
+    optionally a fourth under an open dispute; handed over to an agency and (unless
+    ``recalled`` is false) recalled from it: the agency stage is over."""
     async with db.session(write=True) as s:
         account, (sim, line) = await make_account(
             s, kinds=("mobile", "internet"), full_name="Петров Пётр Петрович", passport=PASSPORT
@@ -74,7 +85,9 @@ async def debtor(db: Database, *, disputed: bool = False) -> tuple[Account, list
     async with db.session(write=True) as s:
         agency = await collections.add_agency(s, name="Агентство", inn="7707083893", actor=STAFF)
         fresh = await s.get_one(Account, account.id)
-        await collections.handover(s, fresh, agency.id, actor=STAFF, as_of=D(2026, 11, 1))
+        handed = await collections.handover(s, fresh, agency.id, actor=STAFF, as_of=D(2026, 11, 1))
+        if recalled:
+            await collections.recall(s, handed.assignment.id, actor=STAFF, as_of=D(2026, 11, 10))
     return account, ids
 
 
@@ -252,3 +265,56 @@ def test_cli_package_stage_show(env_db: str, clock: FrozenClock, tmp_path: Path)
         assert result.exit_code == code, (args, result.output)
         assert said in " ".join(result.output.split()), (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_cli_package_is_refused_while_an_agency_holds_the_debt(
+    env_db: str, clock: FrozenClock, tmp_path: Path
+) -> None:
+    """The agency stage is over only when the agency holds none of the debt: before the
+    recall the CLI refuses, with the code and the Russian reason, and writes nothing."""
+    import asyncio
+
+    async def make() -> tuple[str, int]:
+        db = Database(env_db)
+        try:
+            account, _ = await debtor(db, recalled=False)
+            async with db.session() as s:
+                assignment = await s.scalar(select(CollectionAssignment.id))
+            assert assignment is not None
+            return account.number, assignment
+        finally:
+            await db.dispose()
+
+    async def state() -> tuple[int, ...]:
+        db = Database(env_db)
+        try:
+            async with db.session() as s:
+                audit = await s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+            return (*await counts(db), audit)
+        finally:
+            await db.dispose()
+
+    async def recall(assignment: int) -> None:
+        db = Database(env_db)
+        try:
+            async with db.session(write=True) as s:
+                await collections.recall(s, assignment, actor=STAFF, as_of=D(2026, 11, 17))
+        finally:
+            await db.dispose()
+
+    number, assignment = asyncio.run(make())
+    before = asyncio.run(state())
+    out = tmp_path / "claim.pdf"
+    args = ["court", "package", number, "--date", "2026-11-18", "--out", str(out)]
+    refused = runner.invoke(app, args)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1, refused.output
+    assert "court_agency_stage_active" in said
+    assert f"Долг ещё у коллекторского агентства (передача № {assignment})" in said
+    assert "Traceback" not in refused.output
+    assert asyncio.run(state()) == before and not out.exists()
+
+    asyncio.run(recall(assignment))
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert money(165_050) in " ".join(done.output.split()) and out.exists()

@@ -92,6 +92,15 @@ def test_load_show_and_run(env_db: str, tmp_path: Path) -> None:
     ]
     again = runner.invoke(app, ["dunning", "run", "--date", "2026-11-30"])
     assert again.exit_code == 0 and "0 steps done" in again.output
+    # A year on, with no agency: the hand-over waits, and the court and write-off with it.
+    later = runner.invoke(app, ["dunning", "run", "--date", "2027-11-30"])
+    assert later.exit_code == 0, later.output
+    said = [" ".join(line.split()) for line in later.output.splitlines() if "[info" not in line]
+    assert said[0].startswith("dunning run 30.11.2027") and " 0 steps done" in said[0]
+    assert said[1:] == [
+        "hand-over waiting for an agency: 1 items",
+        "court/write-off waiting for the hand-over: 2 items",
+    ]
 
 
 def test_a_bad_file_is_refused_and_nothing_changes(env_db: str, tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ async def test_each_step_on_its_exact_date(
 ) -> None:
     await load(db)
     await agency(db)
-    _account, services, (item,) = await debtor(db)
+    account, services, (item,) = await debtor(db)
     shift = {"day_before": -1, "day_of": 0, "day_after": 1}[when]
     day = DUE + dt.timedelta(days=OFFSETS[step] + shift)
     summary = await run(db, day)
@@ -82,7 +82,7 @@ async def test_each_step_on_its_exact_date(
     sent = await notices(db)
     due_notices = [n for n in ("remind", "notice_1", "notice_2") if n in done]
     assert [k for k, _ in sent] == (
-        [f"dunning.notice:{item}:{due_notices[-1]}"] if due_notices else []
+        [f"dunning.notice:{account.id}:{due_notices[-1]}:{day}"] if due_notices else []
     )
     suspended = DUE + dt.timedelta(OFFSETS["suspend"]) <= day
     assert await statuses(db, services) == (["suspended"] if suspended else ["active"])
@@ -108,15 +108,15 @@ async def test_a_walk_down_the_ladder_night_by_night(db: Database, clock: Frozen
     }
     sent = await notices(db)
     assert [k for k, _ in sent] == [
-        f"dunning.notice:{item}:remind",
-        f"dunning.notice:{item}:notice_1",
-        f"dunning.notice:{item}:notice_2",
+        f"dunning.notice:{account.id}:remind:2026-11-07",
+        f"dunning.notice:{account.id}:notice_1:2026-11-11",
+        f"dunning.notice:{account.id}:notice_2:2026-11-20",
     ]
     assert sent[0][1] == {
-        "open_item_id": item,
-        "service_id": services[0].id,
         "step": "remind",
         "action": "remind",
+        "open_item_ids": [item],
+        "service_ids": [services[0].id],
         "amount_minor": 50_000,
         "due_date": "2026-11-10",
         "run_date": "2026-11-07",
@@ -289,6 +289,75 @@ async def test_hand_over_waits_for_an_agency(db: Database, clock: FrozenClock) -
         assert await s.scalar(select(AssignmentItem.open_item_id)) == item
 
 
+async def test_court_and_write_off_wait_for_the_hand_over(db: Database, clock: FrozenClock) -> None:
+    """A debt passes the agency stage before the court and the write-off: with no agency to
+    take the hand-over, both wait unrecorded (no court-ready mark, no write-off proposed) and
+    are done by the run that hands the item over."""
+    await load(db)
+    account, _services, (item,) = await debtor(db)
+    day = DUE + dt.timedelta(days=OFFSETS["write_off"])
+    waiting = await run(db, day)
+    assert (waiting.waiting_for_agency, waiting.waiting_for_hand_over) == (1, 2)
+    steps = {s for _, s, _, _ in await progress(db)}
+    assert steps == {"remind", "notice_1", "notice_2", "suspend"}
+
+    async def later_stages() -> tuple[int, int, int]:
+        async with db.session() as s:
+            return (
+                await s.scalar(select(func.count()).select_from(WriteOffRequest)) or 0,
+                await s.scalar(
+                    select(func.count())
+                    .select_from(AuditEvent)
+                    .where(AuditEvent.action == "dunning.court_ready")
+                )
+                or 0,
+                await s.scalar(select(func.count()).select_from(CollectionAssignment)) or 0,
+            )
+
+    assert await later_stages() == (0, 0, 0)
+    again = await run(db, day)  # still no agency: still waiting, nothing recorded
+    assert (again.done, again.waiting_for_hand_over) == (0, 2)
+    assert await later_stages() == (0, 0, 0)
+
+    await agency(db)
+    done = await run(db, day)
+    assert done.steps == {
+        ("hand_over", "handed_over"): 1,
+        ("court_package", "court_ready"): 1,
+        ("write_off", "write_off_proposed"): 1,
+    }
+    assert (done.waiting_for_agency, done.waiting_for_hand_over) == (0, 0)
+    assert await later_stages() == (1, 1, 1)
+    assert {(i, s) for i, s, _, _ in await progress(db)} >= {
+        (item, "hand_over"),
+        (item, "court_package"),
+        (item, "write_off"),
+    }
+    async with db.session() as s:
+        assert await s.scalar(select(WriteOffRequest.account_id)) == account.id
+
+
+async def test_court_waits_only_for_a_hand_over_its_item_has(
+    db: Database, clock: FrozenClock
+) -> None:
+    """A hand-over step for internet only: the SIM's charge has none, so its court step does
+    not wait; the internet charge's does, while no agency takes it."""
+    only_internet = LADDER.replace(
+        'action = "hand_over"\noffset_days = 60\n',
+        'action = "hand_over"\noffset_days = 60\nkinds = ["internet"]\n',
+    )
+    assert only_internet != LADDER
+    await load(db, only_internet, "internet.toml")
+    _account, _services, (sim, line) = await debtor(
+        db, kinds=("mobile", "internet"), charges=((0, 20_000, DUE), (1, 30_000, DUE))
+    )
+    summary = await run(db, DUE + dt.timedelta(days=OFFSETS["court_package"]))
+    assert (summary.waiting_for_agency, summary.waiting_for_hand_over) == (1, 1)
+    later = {(i, s, o) for i, s, o, _ in await progress(db) if s in ("hand_over", "court_package")}
+    assert later == {(sim, "court_package", "court_ready")}
+    assert line not in {i for i, s, _, _ in await progress(db) if s == "court_package"}
+
+
 async def test_no_ladder_is_refused(db: Database) -> None:
     async with db.session(write=True) as s:
         from sqlalchemy import delete
@@ -324,13 +393,13 @@ async def test_units_side_by_side_do_each_step_once(db: Database, clock: FrozenC
     made = []
     for n in range(9):
         due = DUE - dt.timedelta(days=n * 13)
-        _account, services, (item,) = await debtor(db, charges=((0, 10_000 + n, due),))
-        made.append((item, due, services))
+        account, services, (item,) = await debtor(db, charges=((0, 10_000 + n, due),))
+        made.append((item, due, services, account.id))
     summary = await run(db, day, batch_accounts=1, workers=4)
     assert summary.batches >= 9
     rows = await progress(db)
     expected = []
-    for item, due, _services in made:
+    for item, due, _services, _account_id in made:
         reached = [s for s, off in OFFSETS.items() if due + dt.timedelta(off) <= day]
         notices_reached = [s for s in reached if s in ("remind", "notice_1", "notice_2")]
         for step in reached:
@@ -339,8 +408,8 @@ async def test_units_side_by_side_do_each_step_once(db: Database, clock: FrozenC
     assert rows == sorted(expected)
     assert summary.done == len(rows)
     keys = sorted(k for k, _ in await notices(db))
-    assert keys == sorted(f"dunning.notice:{item}:notice_2" for item, _, _ in made)
-    for _item, _due, services in made:
+    assert keys == sorted(f"dunning.notice:{a}:notice_2:{day}" for _, _, _, a in made)
+    for _item, _due, services, _account_id in made:
         assert await statuses(db, services) == ["suspended"]
     again = await run(db, day, batch_accounts=1, workers=4)
     assert again.done == 0 and await progress(db) == rows

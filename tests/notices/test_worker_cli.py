@@ -167,7 +167,8 @@ async def test_the_ladders_notices_pass_the_gate_once(db: Database, clock: Froze
     assert "лицевой счёт" in text.lower() and "1\u00a0050,00\u00a0₽" in text
     assert "http" not in text and account.number not in text
     assert await count(db, ContactMessage) == 1  # the paid account was not contacted
-    # A second night changes nothing: the step is done, and the gate keys it per item and step.
+    # The same night again changes nothing: the step is done, and the gate keys the notice per
+    # account, step and run date.
     await dunning.run(db, run_date=dt.date(2026, 10, 11))
     await relay.drain()
     assert len(await sms_texts(db)) == 1

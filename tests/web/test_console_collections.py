@@ -17,7 +17,7 @@ from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.clock import FrozenClock
 from abonent.kit.money import format_money
-from abonent.models import Account, CourtCase, CourtStageEvent
+from abonent.models import Account, CollectionAssignment, CourtCase, CourtStageEvent
 from abonent.payments import sources
 from abonent.payments.agents import service as payment_agents
 from abonent.payments.service import PaymentRequest, book_payment
@@ -164,6 +164,18 @@ async def test_court_button_builds_prints_and_records(
     # The court form's date is no birth date (the search page's words are its own).
     assert "Дата не распознана" in bad_date.text and "рождения" not in bad_date.text
     assert await counts() == (0, 0)
+    # The agency still holds the debt: its stage is not over, so no application yet.
+    held_by_agency = await client.post(
+        "/console/court/package",
+        data={"account": held.number, "as_of": "18.11.2026", "csrf_token": token},
+    )
+    assert held_by_agency.status_code == 422
+    assert "court_agency_stage_active" in held_by_agency.text
+    assert await counts() == (0, 0)
+    async with db.session(write=True) as s:
+        assignment = await s.scalar(select(CollectionAssignment.id))
+        assert assignment is not None
+        await collections.recall(s, assignment, actor=STAFF, as_of=D(2026, 11, 17))
 
     built = await client.post(
         "/console/court/package",

@@ -134,3 +134,5 @@ def run(
         say(f"  held back: {reason:<10} {count} items")
     if summary.waiting_for_agency:
         say(f"  hand-over waiting for an agency: {summary.waiting_for_agency} items")
+    if summary.waiting_for_hand_over:
+        say(f"  court/write-off waiting for the hand-over: {summary.waiting_for_hand_over} items")

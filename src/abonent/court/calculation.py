@@ -54,13 +54,26 @@ async def calculate(
     session: AsyncSession, account: Account, *, actor: Actor, as_of: dt.date
 ) -> Claim:
     """The court-order claim for the account as of the application date. Refused unless the
-    debt went through the agency stage, when nothing within the limitation is owed, and above
-    the court-order limit (the fee rule refuses it with the reason)."""
+    debt went through the agency stage and that stage is over (no open charge of the account is
+    still with an agency: its assignment recalled, or the charge paid), when nothing within the
+    limitation is owed, and above the court-order limit (the fee rule refuses it with the
+    reason)."""
     if actor.role not in COURT_ROLES:
         raise Forbidden(f"the role {actor.role!r} may not prepare court documents")
     if not await repo.went_through_agency(session, account.id):
         raise BusinessRuleViolation(
             "the debt has not been through the agency stage", code="court_needs_agency_stage"
+        )
+    held = await repo.assignments_holding_debt(session, account.id)
+    if held:
+        # The agency stage is over only when the agency holds none of the debt: claiming in
+        # court what an agency is still collecting would pursue the debtor twice for it.
+        raise BusinessRuleViolation(
+            "Долг ещё у коллекторского агентства (передача "
+            + ", ".join(f"№ {a}" for a in held)
+            + "): отзовите его, прежде чем готовить заявление в суд.",
+            code="court_agency_stage_active",
+            assignment_ids=held,
         )
     years = get_settings().court.limitation_years
     rows = await repo.open_debits(session, account.id)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.ledger.chart import DEBIT
 from abonent.models import (
+    AssignmentItem,
     CollectionAssignment,
     CourtCase,
     CourtCaseLine,
@@ -20,10 +21,29 @@ from abonent.models.ledger import still_open
 
 
 async def went_through_agency(session: AsyncSession, account_id: int) -> bool:
+    """Whether any of the account's debt was ever handed to an agency."""
     found = await session.scalar(
         select(CollectionAssignment.id).where(CollectionAssignment.account_id == account_id)
     )
     return found is not None
+
+
+async def assignments_holding_debt(session: AsyncSession, account_id: int) -> list[int]:
+    """The account's assignments an agency still holds open debt in: an active item whose
+    charge is still owed (an item paid off leaves nothing with the agency, recalled or not)."""
+    found = await session.scalars(
+        select(AssignmentItem.assignment_id)
+        .join(OpenItem, OpenItem.id == AssignmentItem.open_item_id)
+        .where(
+            AssignmentItem.active,
+            OpenItem.account_id == account_id,
+            OpenItem.side == DEBIT,
+            still_open(),
+        )
+        .distinct()
+        .order_by(AssignmentItem.assignment_id)
+    )
+    return list(found)
 
 
 async def open_debits(

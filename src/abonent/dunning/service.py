@@ -6,6 +6,9 @@ stays done and the rest is done by the next run.
 Each (open item, step) happens once: the progress row and the step's effects (the notice in the
 outbox, the suspension, the hand-over) are written in the same unit, and a unique key on
 (open item, step) refuses a second row. An item keeps the ladder version it started on.
+A range holds whole accounts, so the items of one account are decided together: one notice
+per account and step covers them all, and an item's court and write-off steps see whether its
+hand-over is done (before, or earlier in the same unit); until it is, they wait.
 
 Stoppers, read afresh in each unit: a paid item is no longer open; an item under an open
 dispute (``disputes.repository.disputed_open_item_ids``, and the item's ``disputed`` flag);
@@ -129,6 +132,7 @@ class Ladders:
         default_factory=dict
     )
     """:meth:`due` by its arguments: a night's debtors share a handful of due dates."""
+    hand_over_memo: dict[tuple[int, str | None], tuple[str, ...]] = field(default_factory=dict)
 
     def due(
         self, ladder_id: int, kind: str | None, due_date: dt.date, on: dt.date
@@ -145,6 +149,22 @@ class Ladders:
                 if row is not None and due_date + dt.timedelta(days=row.offset_days) <= on:
                     found.append(row)
             self.memo[key] = found
+        return found
+
+    def hand_over_steps(self, ladder_id: int, kind: str | None) -> tuple[str, ...]:
+        """The names of the hand-over steps an item of that kind has on that version: its
+        court and write-off steps wait until these are done."""
+        key = (ladder_id, kind)
+        found = self.hand_over_memo.get(key)
+        if found is None:
+            table = self.table[ladder_id]
+            found = tuple(
+                name
+                for name in self.names[ladder_id]
+                if (row := table.get((name, kind)) or table.get((name, None))) is not None
+                and row.action == "hand_over"
+            )
+            self.hand_over_memo[key] = found
         return found
 
     @property
@@ -177,6 +197,9 @@ class RunSummary:
     """'dispute', 'promised' → items whose due steps were held back."""
     waiting_for_agency: int = 0
     """Hand-over steps due with no collection agency to take them: done by a later run."""
+    waiting_for_hand_over: int = 0
+    """Court and write-off steps due for items whose hand-over is not done yet (no agency, or
+    its day not come): done by a later run, after the hand-over."""
     seconds: float = 0.0
 
     def add(self, other: BatchResult) -> None:
@@ -185,6 +208,7 @@ class RunSummary:
         self.steps.update(other.steps)
         self.stopped.update(other.stopped)
         self.waiting_for_agency += other.waiting_for_agency
+        self.waiting_for_hand_over += other.waiting_for_hand_over
 
     @property
     def done(self) -> int:
@@ -197,6 +221,7 @@ class BatchResult:
     steps: Counter[tuple[str, str]] = field(default_factory=Counter)
     stopped: Counter[str] = field(default_factory=Counter)
     waiting_for_agency: int = 0
+    waiting_for_hand_over: int = 0
 
 
 async def run(
@@ -298,7 +323,7 @@ async def run_batch(
         if item.ladder_id is None:
             starts.append((item.item_id, item.account_id, ladder_id))
         plan.append((item, ladder_id, due))
-    records = await _act(session, plan, run_date, notifier, result)
+    records = await _act(session, ladders, plan, run_date, notifier, result, done)
     await repository.start_items(session, starts, started_on=run_date)
     await repository.insert_progress(session, records, run_date=run_date, at=now)
     result.steps.update((r[3], r[5]) for r in records)
@@ -315,19 +340,20 @@ def _progress(planned: Planned, outcome: str) -> repository.ProgressRecord:
 
 async def _act(
     session: AsyncSession,
+    ladders: Ladders,
     plan: Sequence[tuple[repository.Candidate, int, list[StepRow]]],
     run_date: dt.date,
     notifier: Notifier,
     result: BatchResult,
+    done: set[tuple[int, str]],
 ) -> list[repository.ProgressRecord]:
     """Carry out each item's due steps; the progress row of each step done (a step that must
-    wait has none)."""
+    wait has none). ``done``: the (open item, step) done by earlier runs."""
     records: list[repository.ProgressRecord] = []
-    notices: list[DebtNotice] = []
+    notices: dict[tuple[int, str], list[tuple[repository.Candidate, StepRow]]] = {}
     suspend: list[Planned] = []
     handover: dict[tuple[int, str | None], list[Planned]] = defaultdict(list)
-    court: dict[int, list[Planned]] = defaultdict(list)
-    write_off: dict[int, list[Planned]] = defaultdict(list)
+    after_hand_over: list[Planned] = []
     for item, ladder_id, due in plan:
         # A notice made stale by a later one due in the same run is recorded, not sent.
         latest: StepRow | None = None
@@ -343,18 +369,8 @@ async def _act(
                     outcome = "superseded"
                 else:
                     outcome = "notified"
-                    notices.append(
-                        DebtNotice(
-                            account_id=item.account_id,
-                            open_item_id=item.item_id,
-                            service_id=item.service_id,
-                            step=row.name,
-                            action=action,
-                            amount_minor=item.remaining_minor,
-                            due_date=item.due_date,
-                            run_date=run_date,
-                        )
-                    )
+                    # One notice per account and step: every item due for it shares it.
+                    notices.setdefault((item.account_id, row.name), []).append((item, row))
                 records.append(
                     (item.item_id, item.account_id, ladder_id, row.name, action, outcome)
                 )
@@ -362,14 +378,30 @@ async def _act(
                 suspend.append((item, ladder_id, row))
             elif action == "hand_over":
                 handover[(item.account_id, row.agency_inn)].append((item, ladder_id, row))
-            elif action == "court_package":
-                court[item.account_id].append((item, ladder_id, row))
             else:
-                write_off[item.account_id].append((item, ladder_id, row))
+                after_hand_over.append((item, ladder_id, row))
     if notices:
-        await notifier.send(session, notices)
+        await notifier.send(
+            session,
+            [_notice(account_id, group, run_date) for (account_id, _), group in notices.items()],
+        )
     records += [_progress(p, o) for p, o in await _suspend(session, suspend)]
-    records += [_progress(p, o) for p, o in await _hand_over(session, handover, run_date, result)]
+    handed = await _hand_over(session, handover, run_date, result)
+    records += [_progress(p, o) for p, o in handed]
+    court: dict[int, list[Planned]] = defaultdict(list)
+    write_off: dict[int, list[Planned]] = defaultdict(list)
+    now_done = {(p[0].item_id, p[2].name) for p, _ in handed}
+    for planned in after_hand_over:
+        item, ladder_id, row = planned
+        # The agency stage comes before the court and the write-off: an item whose hand-over
+        # is not done (no agency yet, or its day not come on an odd ladder) waits, unrecorded.
+        if any(
+            (item.item_id, name) not in done and (item.item_id, name) not in now_done
+            for name in ladders.hand_over_steps(ladder_id, item.kind)
+        ):
+            result.waiting_for_hand_over += 1
+            continue
+        (court if row.action == "court_package" else write_off)[item.account_id].append(planned)
     for account_id, group in court.items():
         record(
             session,
@@ -384,11 +416,30 @@ async def _act(
     for account_id, group in write_off.items():
         account = await repository.account(session, account_id)
         assert account is not None
+        # The whole account's open debt, not only these items: a request has no list of its
+        # items, and its approval writes off every open charge the request saw (issue #12,
+        # part 3, waits for a table of a request's items).
         await collections.request_write_off(
             session, account, reason=WRITE_OFF_REASON, actor=DUNNING_ACTOR, as_of=run_date
         )
         records += [_progress(p, "write_off_proposed") for p in group]
     return records
+
+
+def _notice(
+    account_id: int, group: Sequence[tuple[repository.Candidate, StepRow]], run_date: dt.date
+) -> DebtNotice:
+    items = sorted((item for item, _ in group), key=lambda i: i.item_id)
+    return DebtNotice(
+        account_id=account_id,
+        step=group[0][1].name,
+        action=group[0][1].action,
+        open_item_ids=tuple(i.item_id for i in items),
+        service_ids=tuple(sorted({i.service_id for i in items if i.service_id is not None})),
+        amount_minor=sum(i.remaining_minor for i in items),
+        due_date=min(i.due_date for i in items),
+        run_date=run_date,
+    )
 
 
 async def _suspend(session: AsyncSession, plan: Sequence[Planned]) -> list[tuple[Planned, str]]:

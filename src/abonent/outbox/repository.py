@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
+    String,
     Table,
+    column,
     insert,
     or_,
     select,
@@ -85,6 +87,13 @@ DELIVERED_IN_ONE_STATEMENT = f"""
 """A batch delivered whole, recorded in one statement (PostgreSQL): :func:`mark_done` and the
 attempt history of the messages it marked, as ``record_outcomes`` writes them. $1 now, $2 the
 message ids, $3 their claims' attempts."""
+
+
+_TAKEN_KEYS_PG = text(
+    "SELECT dedupe_key FROM outbox WHERE dedupe_key = ANY(CAST(:keys AS varchar[]))"
+).columns(column("dedupe_key", String))
+_KEYS_PER_LIST = 10_000
+"""Keys per IN list on SQLite, which takes at most 32 766 parameters a statement."""
 
 
 def _postgres(session: AsyncSession) -> bool:
@@ -223,6 +232,24 @@ async def add_attempts(session: AsyncSession, attempts: Sequence[dict[str, Any]]
         )
     elif attempts:
         await session.execute(insert(cast(Table, OutboxAttempt.__table__)), list(attempts))
+
+
+async def taken_dedupe_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` that a message already has (one look-up over the unique index)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return set()
+    if _postgres(session):
+        return set(await session.scalars(_TAKEN_KEYS_PG, {"keys": keys}))
+    found: set[str] = set()
+    for n in range(0, len(keys), _KEYS_PER_LIST):
+        chunk = keys[n : n + _KEYS_PER_LIST]
+        found.update(
+            await session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+            )
+        )
+    return found
 
 
 async def insert_many(

@@ -97,6 +97,12 @@ async def enqueue_many(session: AsyncSession, messages: Sequence[Queued]) -> int
     return len(messages)
 
 
+async def taken_dedupe_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Those of ``keys`` already queued: what a batch must leave out of :func:`enqueue_many`
+    when it cannot know its keys are new."""
+    return await repository.taken_dedupe_keys(session, keys)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A message a relay holds under a lease: plain data, to be used with no session open."""

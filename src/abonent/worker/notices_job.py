@@ -1,11 +1,12 @@
 """Debt notices in the worker: the ``collections.notice`` and ``dunning.notice`` handlers and
 the release of deferred notices.
 
-``dunning.notice`` is what the nightly ladder run decided (one message per open item and step,
-queued set-based in the run's own unit, so the run stays one pass over the debt); here each
-becomes the debt notice with its verification code, through the same gate, keyed per item and
-step so that a re-delivered message sends nothing twice. A notice whose debt was paid in the
-meantime, or for an account with no phone, ends here with nothing sent (logged, not retried).
+``dunning.notice`` is what the nightly ladder run decided (one message per account, step and
+run date, covering every item of the account due for that step; queued set-based in the run's
+own unit, so the run stays one pass over the debt); here each becomes the debt notice with its
+verification code, through the same gate, keyed per account, step and run date so that a
+re-delivered message sends nothing twice. A notice whose debt was paid in the meantime, or for
+an account with no phone, ends here with nothing sent (logged, not retried).
 
 ``collections.notice`` (queued by a hand-over, 230-FZ art. 9) goes through the contact gate
 like every debt contact: sent now (its SMS queued in the outbox), or deferred; the assignment's
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,13 +81,26 @@ def handover_handler(db: Database, settings: Settings) -> Callable[[Claim], Awai
     return handle
 
 
+def dunning_step_key(payload: dict[str, Any]) -> str:
+    """The step under which the gate keys a ladder notice: ``<step>:<run date>``, one notice
+    per account, step and night (``dunning/notify.py``). A message queued before the notices
+    were per account names its open item instead, and keeps the key it was queued under."""
+    step, run_date, item = payload.get("step"), payload.get("run_date"), payload.get("open_item_id")
+    if not isinstance(step, str) or not step:
+        raise ValueError("dunning.notice needs a step")
+    if isinstance(item, int) and not isinstance(item, bool):
+        return f"{step}:{item}"
+    if not isinstance(run_date, str):
+        raise ValueError("dunning.notice needs a run_date")
+    return f"{step}:{dt.date.fromisoformat(run_date).isoformat()}"
+
+
 def dunning_handler(db: Database, settings: Settings) -> Callable[[Claim], Awaitable[None]]:
     async def handle(claim: Claim) -> None:
-        payload = claim.payload
-        item, step = payload.get("open_item_id"), payload.get("step")
-        if claim.account_id is None or not isinstance(item, int) or not isinstance(step, str):
-            raise ValueError("dunning.notice needs an account, an open_item_id and a step")
+        if claim.account_id is None:
+            raise ValueError("dunning.notice needs an account")
         account_id = claim.account_id
+        step = dunning_step_key(claim.payload)
 
         async def unit(session: AsyncSession) -> None:
             account = await accounts.account_or_none(session, account_id)
@@ -92,7 +108,7 @@ def dunning_handler(db: Database, settings: Settings) -> Callable[[Claim], Await
                 raise ValueError(f"dunning.notice for unknown account {account_id}")
             try:
                 await notices.send_debt_notice(
-                    session, account, f"{step}:{item}", clock.now(), settings=settings
+                    session, account, step, clock.now(), settings=settings
                 )
             except (NothingOwed, NoPhone) as exc:
                 log.info("dunning.notice_not_sent", account_id=account_id, reason=exc.code)
