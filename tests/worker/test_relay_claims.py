@@ -241,7 +241,11 @@ def test_a_lease_shorter_than_a_send_is_refused() -> None:
 async def test_slow_parallel_relays_never_send_one_message_twice(db: Database, clock) -> None:
     await queue_sms(db, 24)
     sms = SlowGateway(delay=0.2)
+    # One batch in flight each: with four, two relays' first claims (one statement each) can
+    # take all 24 before the other two start, and "every relay got a share" says nothing then.
     relays = [relay(db, sms, batch_size=3) for _ in range(4)]
+    for one in relays:
+        one.in_flight = 1
     results = await asyncio.gather(*(r.drain() for r in relays))
     assert sum(r.delivered for r in results) == 24
     # Every relay got a share, and no key was sent twice.
