@@ -45,3 +45,13 @@ class SameApprover(Forbidden):
 
 class NothingToWriteOff(BusinessRuleViolation):
     default_code = "nothing_to_write_off"
+
+
+class WriteOffDecided(Conflict):
+    """A supervisor already approved or rejected the request: the decision stands."""
+
+    default_code = "write_off_decided"
+
+
+class WriteOffReasonInvalid(InvalidInput):
+    default_code = "write_off_reason_invalid"

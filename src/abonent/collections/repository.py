@@ -1,4 +1,5 @@
-"""Queries of the agency's payment side: what its agent collected and its assignments."""
+"""Queries of collections: what an agency's agent collected and its assignments, the
+dashboards' series, and the write-off requests with what they cover."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from abonent.ledger.chart import DEBIT
 from abonent.models import (
     Account,
+    Allocation,
     AssignmentItem,
+    AuditEvent,
     CollectionAgency,
     CollectionAssignment,
     DunningProgress,
@@ -19,6 +22,7 @@ from abonent.models import (
     Payment,
     PaymentAgent,
     Service,
+    WriteOffRequest,
 )
 from abonent.models.ledger import still_open
 
@@ -167,3 +171,90 @@ async def debt_by_ladder_step(
         .group_by(furthest.c.rank)
     )
     return [(int(r), int(s or 0), int(n)) for r, s, n in rows]
+
+
+# --- write-off requests ----------------------------------------------------------------------
+
+
+async def lock_write_off(session: AsyncSession, request_id: int) -> WriteOffRequest | None:
+    """The request read afresh with its row locked (``FOR UPDATE`` on PostgreSQL; SQLite's
+    write unit is the only writer already)."""
+    found: WriteOffRequest | None = await session.scalar(
+        select(WriteOffRequest)
+        .where(WriteOffRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return found
+
+
+async def write_off_requests(
+    session: AsyncSession, *, status: str | None, limit: int
+) -> Sequence[tuple[WriteOffRequest, Account]]:
+    """Requests with their accounts. Those awaiting a decision come oldest first (a queue:
+    the longest waiting is decided first); decided ones, and all of them together, newest
+    first."""
+    query = select(WriteOffRequest, Account).join(Account, Account.id == WriteOffRequest.account_id)
+    if status is not None:
+        query = query.where(WriteOffRequest.status == status)
+    order = WriteOffRequest.id.asc() if status == "requested" else WriteOffRequest.id.desc()
+    rows = await session.execute(query.order_by(order).limit(limit))
+    return [(request, account) for request, account in rows]
+
+
+async def write_off_request(
+    session: AsyncSession, request_id: int
+) -> tuple[WriteOffRequest, Account] | None:
+    row = (
+        await session.execute(
+            select(WriteOffRequest, Account)
+            .join(Account, Account.id == WriteOffRequest.account_id)
+            .where(WriteOffRequest.id == request_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def write_off_rejections(
+    session: AsyncSession, requests: Sequence[WriteOffRequest]
+) -> dict[int, AuditEvent]:
+    """The ``write_off.reject`` audit event of each rejected request: who, when and why (the
+    request's table has no columns for them). Narrowed by account first, which is indexed."""
+    rejected = [r for r in requests if r.status == "rejected"]
+    if not rejected:
+        return {}
+    events = await session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.account_id.in_(sorted({r.account_id for r in rejected})),
+            AuditEvent.object_type == literal("write_off"),
+            AuditEvent.action == literal("write_off.reject"),
+            AuditEvent.object_id.in_(sorted(str(r.id) for r in rejected)),
+        )
+        .order_by(AuditEvent.id)
+    )
+    return {int(e.object_id): e for e in events}
+
+
+async def written_off_items(
+    session: AsyncSession, entry_ids: Sequence[int]
+) -> Sequence[tuple[int, OpenItem, int]]:
+    """(write-off entry, debit item, kopecks it cleared) of each approved write-off."""
+    if not entry_ids:
+        return []
+    rows = await session.execute(
+        select(Allocation.entry_id, OpenItem, Allocation.amount_minor)
+        .join(OpenItem, OpenItem.id == Allocation.debit_item_id)
+        .where(Allocation.entry_id.in_(sorted(set(entry_ids))))
+        .order_by(OpenItem.due_date, OpenItem.id)
+    )
+    return [(int(e), item, int(amount)) for e, item, amount in rows]
+
+
+async def service_kinds(session: AsyncSession, service_ids: Sequence[int]) -> dict[int, str]:
+    if not service_ids:
+        return {}
+    rows = await session.execute(
+        select(Service.id, Service.kind).where(Service.id.in_(sorted(set(service_ids))))
+    )
+    return {int(i): str(k) for i, k in rows}

@@ -1,4 +1,10 @@
-"""Which staff role may do what in collections (roles of h15-staff; admin may do all)."""
+"""Which staff role may do what in collections (roles of h15-staff).
+
+Admin may do everything here but decide a write-off: issue #12 puts that decision with a
+supervisor alone, so the operator who runs the system cannot also wave debt away. Admin may still
+ask for one (the four-eyes rule then needs a supervisor to approve it). The console's role table
+(``staff/roles.py``) repeats the actions its pages use; a test holds the two equal.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,9 @@ ROLES: Final[dict[str, frozenset[str]]] = {
     "collections.handover": frozenset({"collections", "supervisor", "admin"}),
     "collections.recall": frozenset({"collections", "supervisor", "admin"}),
     "write_off.request": frozenset({"collections", "supervisor", "admin"}),
-    "write_off.approve": frozenset({"supervisor", "admin"}),
+    "write_off.read": frozenset({"collections", "supervisor", "admin"}),
+    "write_off.approve": frozenset({"supervisor"}),
+    "write_off.reject": frozenset({"supervisor"}),
     "collections.dashboard": frozenset({"collections", "supervisor", "admin"}),
     "court.prepare": frozenset({"collections", "supervisor", "admin"}),
 }

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from abonent.audit.service import record
+from abonent.collections import repository
 from abonent.collections.errors import (
     AgencyExists,
     AgencyInvalid,
@@ -23,6 +24,7 @@ from abonent.collections.errors import (
     NothingToHandOver,
     NothingToWriteOff,
     SameApprover,
+    WriteOffDecided,
     WriteOffNotFound,
 )
 from abonent.collections.inn import is_valid_inn
@@ -326,13 +328,13 @@ async def approve_write_off(
     session: AsyncSession, request_id: int, *, actor: Actor, as_of: dt.date
 ) -> WriteOffRequest:
     """A supervisor, not the requester, approves: the open debt goes to the bad-debt ledger.
-    Approving an approved request changes nothing."""
+    Approving an approved request changes nothing; a rejected one is refused."""
     require(actor, "write_off.approve")
-    request = await session.get(WriteOffRequest, request_id)
-    if request is None:
-        raise WriteOffNotFound(f"no write-off request {request_id}")
+    request = await locked_write_off(session, request_id)
     if request.status == "approved":
         return request
+    if request.status != "requested":
+        raise WriteOffDecided(f"write-off request {request_id} was {request.status}")
     if request.requested_by == actor.name:
         raise SameApprover("the write-off must be approved by someone other than its requester")
     # Only the debt the request saw: a charge posted since was not part of what was approved.
@@ -363,4 +365,14 @@ async def approve_write_off(
         entry_id=posted.entry.id,
         amount_minor=sum(a.amount_minor for a in posted.allocations),
     )
+    return request
+
+
+async def locked_write_off(session: AsyncSession, request_id: int) -> WriteOffRequest:
+    """The request, its row locked until the unit ends and read afresh: an approval and a
+    rejection of one request queue here, and the second sees the first's decision (without
+    the lock both could pass the status check, and a rejected request could still post)."""
+    request = await repository.lock_write_off(session, request_id)
+    if request is None:
+        raise WriteOffNotFound(f"no write-off request {request_id}")
     return request

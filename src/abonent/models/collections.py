@@ -74,7 +74,9 @@ Index(
 
 
 class WriteOffRequest(Base):
-    """A request by collections to write an account's debt off; approved by a supervisor."""
+    """A request by collections (or the dunning ladder) to write an account's debt off; a
+    supervisor approves or rejects it. Who rejected, when and why is in the audit trail
+    (``write_off.reject``): the table has no columns for it."""
 
     __tablename__ = "write_off_requests"
 
@@ -84,9 +86,10 @@ class WriteOffRequest(Base):
     """The debt the request covers, at request time."""
     reason: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default="requested")
-    """'requested', 'approved'."""
+    """'requested' (pending a decision), 'approved', 'rejected'."""
     requested_by: Mapped[str] = mapped_column(String(128))
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(128))
+    """Set by an approval only; a rejected request keeps None here."""
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))

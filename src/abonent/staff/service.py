@@ -15,7 +15,7 @@ from abonent.audit import service as audit
 from abonent.config import get_settings
 from abonent.kit import clock
 from abonent.kit.actor import Actor
-from abonent.kit.errors import Conflict, InvalidInput, NotFound
+from abonent.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from abonent.models import StaffLoginFailure, StaffSession, StaffUser
 from abonent.staff import credentials, repository
 from abonent.staff.errors import LoginFailed, LoginLocked, SessionInvalid
@@ -143,6 +143,27 @@ async def reset_password(
         totp_reenrolled=reenrol_totp,
     )
     return Enrolment(user, plain, secret, uri)
+
+
+async def act_as(
+    session: AsyncSession, login: str, *, operator: Actor, purpose: str
+) -> StaffPrincipal:
+    """The employee an operator's command names (``--as LOGIN``): the CLI runs as the system's
+    operator, but a decision that a role reserves to a person (a write-off's approval) must be
+    that person's, in the audit trail and under the role rules. An unknown or disabled login is
+    refused; naming them is itself audited, with the operator who did it."""
+    user = await _get(session, login)
+    if not user.active:
+        raise Forbidden(f"staff login {user.login} is disabled", code="staff.disabled")
+    audit.record(
+        session,
+        operator,
+        "staff.acted_as",
+        object_type="staff",
+        object_id=user.id,
+        purpose=purpose[:200],
+    )
+    return StaffPrincipal(user.id, user.login, user.name, user.role)
 
 
 async def list_staff(session: AsyncSession) -> Sequence[StaffUser]:

@@ -16,7 +16,7 @@ from abonent.accounts.service import get_account
 from abonent.api.deps import Db
 from abonent.api.staff_deps import require_staff
 from abonent.api.v1.responses import PROBLEMS, problem
-from abonent.collections import agents, dashboard, export
+from abonent.collections import agents, dashboard, export, write_offs
 from abonent.collections import service as collections
 from abonent.collections.roles import ROLES
 from abonent.court import package
@@ -41,6 +41,8 @@ HandsOver = Annotated[StaffPrincipal, _staff("collections.handover")]
 Recalls = Annotated[StaffPrincipal, _staff("collections.recall")]
 Requests = Annotated[StaffPrincipal, _staff("write_off.request")]
 Approves = Annotated[StaffPrincipal, _staff("write_off.approve")]
+Rejects = Annotated[StaffPrincipal, _staff("write_off.reject")]
+WriteOffReader = Annotated[StaffPrincipal, _staff("write_off.read")]
 Viewer = Annotated[StaffPrincipal, _staff("collections.dashboard")]
 Preparer = Annotated[StaffPrincipal, _staff("court.prepare")]
 
@@ -138,6 +140,77 @@ class WriteOffOut(BaseModel):
             requested_by=w.requested_by,
             approved_by=w.approved_by,
             entry_id=w.entry_id,
+        )
+
+
+class WriteOffRejectIn(BaseModel):
+    reason: Annotated[
+        str,
+        Text(write_offs.REASON_MAX, min_length=1, blank=False),
+        Field(description="why the debt is not written off; kept in the audit trail"),
+    ]
+
+
+class WriteOffItemOut(BaseModel):
+    open_item_id: int
+    service_kind: str | None = Field(description="mobile, internet, tv; null: the account's own")
+    period: str | None
+    due_date: dt.date
+    amount_minor: int = Field(description="kopecks charged")
+    covered_minor: int = Field(
+        description="kopecks: pending, what remains and an approval now writes off; approved, "
+        "what the write-off cleared"
+    )
+
+
+class WriteOffViewOut(BaseModel):
+    id: int
+    account_id: int
+    account_number: str
+    status: str = Field(description="pending, approved or rejected")
+    amount_minor: int = Field(description="the debt the request covered when it was made")
+    covered_minor: int = Field(description="the sum of the items' covered_minor")
+    debt_minor: int = Field(description="the account's statement debt now")
+    currency: str
+    reason: str = Field(description="why it was requested")
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    rejection_reason: str | None
+    entry_id: int | None = Field(description="the write-off's journal entry, once approved")
+    items: list[WriteOffItemOut]
+
+    @classmethod
+    def of(cls, v: write_offs.WriteOffView) -> WriteOffViewOut:
+        r = v.request
+        return cls(
+            id=r.id,
+            account_id=r.account_id,
+            account_number=v.account_number,
+            status=v.status,
+            amount_minor=r.amount_minor,
+            covered_minor=v.covered_minor,
+            debt_minor=v.debt_minor,
+            currency=v.currency,
+            reason=r.reason,
+            requested_by=r.requested_by,
+            requested_at=r.requested_at,
+            decided_by=v.decided_by,
+            decided_at=v.decided_at,
+            rejection_reason=v.rejection_reason,
+            entry_id=r.entry_id,
+            items=[
+                WriteOffItemOut(
+                    open_item_id=i.open_item_id,
+                    service_kind=i.service_kind,
+                    period=i.period,
+                    due_date=i.due_date,
+                    amount_minor=i.amount_minor,
+                    covered_minor=i.covered_minor,
+                )
+                for i in v.items
+            ],
         )
 
 
@@ -376,15 +449,70 @@ async def request_write_off(body: WriteOffIn, db: Db, who: Requests) -> WriteOff
         return WriteOffOut.of(found)
 
 
-@router.post("/collections/write-offs/{request_id}/approve", response_model=WriteOffOut)
+@router.get("/collections/write-offs", response_model=list[WriteOffViewOut])
+async def list_write_offs(
+    db: Db,
+    who: WriteOffReader,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern="^(pending|approved|rejected)$",
+            description="pending (stored status `requested`: awaiting a supervisor), approved "
+            "or rejected; all when left out",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=write_offs.LIST_MAX)] = 100,
+) -> list[WriteOffViewOut]:
+    """Write-off requests, the nightly ladder's proposals (``system:dunning``) among them:
+    pending ones oldest first with the charges an approval would write off now, decided ones
+    newest first with who decided, when, and a rejection's reason."""
+    async with db.session() as session:
+        found = await write_offs.list_write_offs(
+            session, actor=who.actor(), status=status, limit=limit
+        )
+        return [WriteOffViewOut.of(v) for v in found]
+
+
+@router.post(
+    "/collections/write-offs/{request_id}/approve",
+    response_model=WriteOffOut,
+    responses={
+        403: problem(
+            "not a supervisor (`staff.role_forbidden`), or the requester itself "
+            "(`write_off_same_person`)"
+        ),
+        409: problem("the request was rejected: the decision stands (`write_off_decided`)"),
+    },
+)
 async def approve_write_off(request_id: PathId, db: Db, who: Approves) -> WriteOffOut:
-    """A supervisor's approval posts the write-off through the ledger, once; who asked may not
-    approve (``write_off_same_person``)."""
+    """A supervisor's approval posts the write-off through the ledger, once (approving again
+    answers the same entry); who asked may not approve (``write_off_same_person``)."""
     async with db.session(write=True) as session:
         found = await collections.approve_write_off(
             session, request_id, actor=who.actor(), as_of=clock.today()
         )
         return WriteOffOut.of(found)
+
+
+@router.post(
+    "/collections/write-offs/{request_id}/reject",
+    response_model=WriteOffViewOut,
+    responses={
+        403: problem("not a supervisor (`staff.role_forbidden`)"),
+        409: problem("already approved or rejected (`write_off_decided`)"),
+    },
+)
+async def reject_write_off(
+    request_id: PathId, body: WriteOffRejectIn, db: Db, who: Rejects
+) -> WriteOffViewOut:
+    """A supervisor refuses the write-off with a reason: nothing is posted, the debt stays owed;
+    the reason, who and when are in the audit trail."""
+    async with db.session(write=True) as session:
+        await write_offs.reject_write_off(
+            session, request_id, reason=body.reason, actor=who.actor()
+        )
+        view = await write_offs.get_write_off(session, request_id, actor=who.actor())
+        return WriteOffViewOut.of(view)
 
 
 # --- dashboards ------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""``/console/dashboards`` and ``/console/court``: the collections team's pages.
+"""``/console/dashboards``, ``/console/court`` and ``/console/write-offs``: the collections
+team's pages.
 
 The dashboards draw each series of ``collections.dashboard`` server-side as SVG (kit/charts.py),
 with the numbers beside every chart and a CSV of each. The court pages are the console's button
 for ``abonent court package``: build the application for an account, print it, record what the
-court did. Each request is one unit of work; a refusal is a page with its stable code.
+court did. The write-off page lists the requests (the nightly ladder's proposals among them);
+a supervisor approves or rejects each with a reason, the other roles that may see it only read.
+Each request is one unit of work; a refusal is a page with its stable code.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from abonent.accounts import service as accounts
 from abonent.api.deps import database_of
-from abonent.collections import dashboard
+from abonent.collections import dashboard, write_offs
+from abonent.collections import service as collections
 from abonent.court import package
 from abonent.court import service as court
 from abonent.kit import clock
@@ -33,7 +37,17 @@ from abonent.web.console.session import PREFIX, checked_form, console_may, field
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Viewer = Annotated[StaffPrincipal, Depends(console_may("collections.dashboard"))]
 Preparer = Annotated[StaffPrincipal, Depends(console_may("court.prepare"))]
+WriteOffReader = Annotated[StaffPrincipal, Depends(console_may("write_off.read"))]
+Approver = Annotated[StaffPrincipal, Depends(console_may("write_off.approve"))]
+Rejecter = Annotated[StaffPrincipal, Depends(console_may("write_off.reject"))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
+RequestId = Annotated[int, Path(ge=1, le=2**62)]
+WRITE_OFF_TABS = (
+    ("pending", "Ждут решения"),
+    ("approved", "Списаны"),
+    ("rejected", "Отклонены"),
+    ("all", "Все"),
+)
 
 
 def _day(raw: str) -> dt.date:
@@ -204,3 +218,94 @@ async def court_stage(request: Request, principal: Preparer, case_id: CaseId) ->
     except AbonentError as exc:
         return refused(request, principal, exc, back=back)
     return RedirectResponse(back, status_code=303)
+
+
+# --- write-offs ------------------------------------------------------------------------------
+
+
+def proposer(actor: str | None) -> str:
+    """Who an actor name is, as staff read it: the ladder, an employee's login, or as stored."""
+    if not actor:
+        return "—"
+    if actor.startswith("system:dunning"):
+        return "лестница взыскания (автоматически)"
+    parts = actor.split(":")
+    if len(parts) == 3 and parts[0] == "staff":
+        return parts[2]
+    return actor
+
+
+@router.get("/write-offs", response_class=HTMLResponse)
+async def write_offs_page(
+    request: Request,
+    principal: WriteOffReader,
+    # Plain text, checked by the service: a bad value gets the console's refusal page, not the
+    # JSON API's validation answer.
+    status: str = "pending",
+    decided: str = "",
+) -> HTMLResponse:
+    actor = principal.actor()
+    wanted = None if status == "all" else status
+    just_decided = int(decided) if decided.isdigit() and len(decided) < 19 else None
+
+    async def unit(session: AsyncSession) -> list[write_offs.WriteOffView]:
+        return await write_offs.list_write_offs(session, actor=actor, status=wanted)
+
+    try:
+        views = await database_of(request).run(unit)
+    except AbonentError as exc:
+        return refused(request, principal, exc, back=f"{PREFIX}/write-offs")
+    return render(
+        request,
+        "console/collections/write_offs.html",
+        {
+            "views": views,
+            "status": status,
+            "tabs": WRITE_OFF_TABS,
+            "decided": just_decided,
+            "proposer": proposer,
+            "kind_label": accounts.service_kind_label,
+            "reason_max": write_offs.REASON_MAX,
+        },
+        principal=principal,
+    )
+
+
+@router.post("/write-offs/{request_id}/approve")
+async def write_off_approve(
+    request: Request, principal: Approver, request_id: RequestId
+) -> Response:
+    await checked_form(request)
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> None:
+        await collections.approve_write_off(session, request_id, actor=actor, as_of=clock.today())
+
+    try:
+        await database_of(request).run(unit)
+    except AbonentError as exc:
+        return refused(request, principal, exc, back=f"{PREFIX}/write-offs")
+    return RedirectResponse(
+        f"{PREFIX}/write-offs?status=approved&decided={request_id}", status_code=303
+    )
+
+
+@router.post("/write-offs/{request_id}/reject")
+async def write_off_reject(
+    request: Request, principal: Rejecter, request_id: RequestId
+) -> Response:
+    form = await checked_form(request)
+    # One over the limit, so that a longer reason is refused as too long, never cut short.
+    reason = field(form, "reason", write_offs.REASON_MAX + 1)
+    actor = principal.actor()
+
+    async def unit(session: AsyncSession) -> None:
+        await write_offs.reject_write_off(session, request_id, reason=reason, actor=actor)
+
+    try:
+        await database_of(request).run(unit)
+    except AbonentError as exc:
+        return refused(request, principal, exc, back=f"{PREFIX}/write-offs")
+    return RedirectResponse(
+        f"{PREFIX}/write-offs?status=rejected&decided={request_id}", status_code=303
+    )
