@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import warnings
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -240,24 +241,37 @@ class StateFeeBand(BaseModel):
     """A band of the claim's state fee (Tax Code art. 333.19): for a claim above ``over_minor``,
     ``base_minor`` plus ``rate_bp`` basis points of the part above ``over_minor``."""
 
-    over_minor: int
-    base_minor: int
-    rate_bp: int
+    over_minor: int = Field(ge=0)
+    base_minor: int = Field(ge=0)
+    rate_bp: int = Field(ge=0, le=10_000)
+
+
+def _state_fee_bands() -> list[StateFeeBand]:
+    # Tax Code art. 333.19 p. 1 sp. 1 as amended by Federal Law 259-FZ of 08.08.2024, in force
+    # from 08.09.2024 and applied to claims filed after that day (docs/collections.md).
+    rub = 100
+    return [
+        StateFeeBand(over_minor=0, base_minor=4_000 * rub, rate_bp=0),
+        StateFeeBand(over_minor=100_000 * rub, base_minor=4_000 * rub, rate_bp=300),
+        StateFeeBand(over_minor=300_000 * rub, base_minor=10_000 * rub, rate_bp=250),
+        StateFeeBand(over_minor=500_000 * rub, base_minor=15_000 * rub, rate_bp=200),
+        StateFeeBand(over_minor=1_000_000 * rub, base_minor=25_000 * rub, rate_bp=100),
+        StateFeeBand(over_minor=3_000_000 * rub, base_minor=45_000 * rub, rate_bp=70),
+        StateFeeBand(over_minor=8_000_000 * rub, base_minor=80_000 * rub, rate_bp=35),
+        StateFeeBand(over_minor=24_000_000 * rub, base_minor=136_000 * rub, rate_bp=30),
+        StateFeeBand(over_minor=50_000_000 * rub, base_minor=214_000 * rub, rate_bp=20),
+        StateFeeBand(over_minor=100_000_000 * rub, base_minor=314_000 * rub, rate_bp=15),
+    ]
 
 
 class CourtSettings(BaseModel):
     # CPC art. 121/122: a court order is for claims up to this sum.
     order_limit_minor: int = 50_000_000
-    # Tax Code art. 333.19 as from 09.09.2024; a court order pays half of a claim's fee.
-    fee_bands: list[StateFeeBand] = Field(
-        default_factory=lambda: [
-            StateFeeBand(over_minor=0, base_minor=400_000, rate_bp=0),
-            StateFeeBand(over_minor=10_000_000, base_minor=400_000, rate_bp=300),
-            StateFeeBand(over_minor=30_000_000, base_minor=1_000_000, rate_bp=250),
-            StateFeeBand(over_minor=50_000_000, base_minor=1_500_000, rate_bp=200),
-            StateFeeBand(over_minor=100_000_000, base_minor=2_500_000, rate_bp=100),
-        ]
-    )
+    # The claim's fee by band; a court order pays order_fee_share_bp of it (art. 333.19 p. 1
+    # sp. 2: 50 %).
+    fee_bands: list[StateFeeBand] = Field(default_factory=_state_fee_bands)
+    # "but not more than 900 000 roubles" (the last band of art. 333.19 p. 1 sp. 1).
+    fee_cap_minor: int = Field(default=90_000_000, gt=0)
     order_fee_share_bp: int = 5_000
     limitation_years: int = 3
     creditor_name: str = "ООО «Абонент»"
@@ -265,10 +279,17 @@ class CourtSettings(BaseModel):
     creditor_address: str = "г. Москва"
 
 
+_SENDER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 _-]{0,9}[A-Za-z0-9])?")
+
+
 class NoticeSettings(BaseModel):
     """Debt notices and the contact gate (docs/notices.md); the numbers are 230-FZ's defaults."""
 
-    # The fixed sender name of debt notices (alphanumeric, at most 11 characters).
+    # The fixed sender name of debt notices, as registered with the operators: 1 to 11 Latin
+    # letters, digits, spaces, '-' or '_', with a letter, starting and ending with a letter or
+    # digit. Checked when the settings load, so a sender that reads as a domain ("pay-debt.ru")
+    # stops the application rather than the first notice; no dot is allowed at all (stricter
+    # than notices.links, which checks it again at sending).
     sender: str = Field(default="Abonent", min_length=1, max_length=11)
     per_day: int = Field(default=2, ge=1)
     per_week: int = Field(default=4, ge=1)
@@ -288,6 +309,18 @@ class NoticeSettings(BaseModel):
     ussd_verify_prefix: str = "*100*7*"
     # How often the worker releases deferred notices (0: never; then `abonent notices release`).
     release_every_seconds: float = 60.0
+    # A notice held because the template in use was refused is tried again after this long.
+    template_retry_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_a_name(cls, value: str) -> str:
+        if not _SENDER.fullmatch(value) or not any(c.isalpha() for c in value):
+            raise ValueError(
+                "notices.sender: 1 to 11 Latin letters, digits, spaces, '-' or '_' (with a letter, "
+                "no dot: a sender must not read as a domain)"
+            )
+        return value
 
 
 class SubscriberAuthSettings(BaseModel):

@@ -123,3 +123,40 @@ def test_show_refuses_typos_and_unknown_numbers(env_db: str) -> None:
             assert result.exit_code == 1, (number, result.output)
             assert message in said(result.stderr), number
             assert result.stdout == ""
+
+
+def _zone_account(url: str) -> str:
+    """An account with no zone of its own, whose holder's contact phone is a Novosibirsk SIM."""
+
+    async def go() -> str:
+        from abonent.models import Customer
+
+        db = Database(url)
+        try:
+            async with db.session(write=True) as s:
+                account, _ = await make_account(s)
+                holder = await s.get_one(Customer, account.customer_id)
+                holder.contact_phone = "+79137001234"
+            return account.number
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_zone_shows_sets_refuses_and_clears(env_db: str, clock: Any) -> None:
+    number = _zone_account(env_db)
+    shown = runner.invoke(app, ["account", "zone", number])
+    assert shown.exit_code == 0, shown.output
+    out = said(shown.output)
+    assert "пояс счёта: — не задан" in out and "пояс владельца: — не задан" in out
+    assert "уведомления по: Asia/Novosibirsk (регион номера по коду DEF)" in out
+    done = runner.invoke(app, ["account", "zone", number, "--set", "Asia/Omsk"])
+    assert done.exit_code == 0, done.output
+    assert "пояс счёта: Asia/Omsk" in said(done.output)
+    assert "уведомления по: Asia/Omsk (пояс счёта)" in said(done.output)
+    refused = runner.invoke(app, ["account", "zone", number, "--set", "Mars/Olympus"])
+    assert refused.exit_code == 1 and "timezone_invalid" in refused.output
+    assert "пояс счёта: Asia/Omsk" in said(runner.invoke(app, ["account", "zone", number]).output)
+    cleared = runner.invoke(app, ["account", "zone", number, "--clear"])
+    assert cleared.exit_code == 0 and "пояс счёта: — не задан" in said(cleared.output)

@@ -126,12 +126,73 @@ def test_configured_numbers_apply() -> None:
     assert result == Decision("defer", "cap_day", local(MSK, 2026, 12, 2, 10))
 
 
+NOW = utc(2026, 12, 1, 9)
+
+
+def zone_of(account: str | None, customer: str | None, phone: str | None, op: str) -> ZoneInfo:
+    found = resolve_zone(account, customer, phone, op, at=NOW)
+    assert len(found.zones) == 1, found
+    return found.zones[0]
+
+
 def test_zone_resolution_order() -> None:
-    assert resolve_zone("Asia/Vladivostok", "+74012000000", "Europe/Moscow") == VVO
+    # The account's zone beats the holder's, which beats the number.
+    assert zone_of("Asia/Vladivostok", "Europe/Kaliningrad", "+74012000000", "Europe/Moscow") == VVO
+    assert zone_of(None, "Asia/Vladivostok", "+74012000000", "Europe/Moscow") == VVO
     # A Kaliningrad landline number names one zone.
-    assert resolve_zone(None, "+74012123456", "Europe/Moscow") == KGD
-    assert resolve_zone(None, "+74232123456", "Europe/Moscow") == VVO
-    # A mobile number names many zones: the operator's is used.
-    assert resolve_zone(None, "+79161234567", "Asia/Vladivostok") == VVO
-    assert resolve_zone("Not/AZone", None, "Europe/Moscow") == MSK
-    assert resolve_zone(None, "garbage", "Asia/Vladivostok") == VVO
+    assert zone_of(None, None, "+74012123456", "Europe/Moscow") == KGD
+    assert zone_of(None, None, "+74232123456", "Europe/Moscow") == VVO
+    # A Moscow mobile range (916) is in the DEF table: Moscow, not the operator's zone.
+    found = resolve_zone(None, None, "+79161234567", "Asia/Vladivostok", at=NOW)
+    assert (found.zones, found.source) == ((MSK,), "def_code")
+    # 913 000 xxxx: Novosibirsk; 914 020 xxxx: Kamchatka.
+    assert zone_of(None, None, "+79130001234", "Europe/Moscow") == ZoneInfo("Asia/Novosibirsk")
+    assert zone_of(None, None, "+79140201234", "Europe/Moscow") == ZoneInfo("Asia/Kamchatka")
+    # A name that is not a zone is passed over; garbage falls back on the operator's.
+    assert zone_of("Not/AZone", None, None, "Europe/Moscow") == MSK
+    assert zone_of(None, None, "garbage", "Asia/Vladivostok") == VVO
+
+
+def test_mobile_range_outside_the_table_gets_only_the_hours_of_every_russian_zone() -> None:
+    # 999: not in the table; phonenumbers names the whole +7 plan (UTC+2..+12). The notice may
+    # go only when it is allowed from Kaliningrad to Kamchatka: 06:00-10:00 UTC on working days
+    # (09:00-13:00 Moscow), 07:00-08:00 UTC on weekends and holidays.
+    found = resolve_zone(None, None, "+79991234567", "Asia/Vladivostok", at=NOW)
+    assert found.source == "phone"
+    assert found.label == "Europe/Kaliningrad..Asia/Kamchatka"
+    assert MSK in found.zones and VVO in found.zones  # the operator's among them
+    tuesday = [
+        (utc(2026, 12, 1, 5, 59), Decision("defer", "quiet_hours", utc(2026, 12, 1, 6))),
+        (utc(2026, 12, 1, 6), Decision("send", "allowed", utc(2026, 12, 1, 6))),
+        (utc(2026, 12, 1, 9, 59), Decision("send", "allowed", utc(2026, 12, 1, 9, 59))),
+        (utc(2026, 12, 1, 10), Decision("defer", "quiet_hours", utc(2026, 12, 2, 6))),
+    ]
+    for now, expected in tuesday:
+        assert decide(RULES, now, found, []) == expected, now
+    # Saturday 5 December: one hour, 07:00-08:00 UTC; at 08:00 it waits for Sunday's.
+    assert decide(RULES, utc(2026, 12, 5, 6), found, []).at == utc(2026, 12, 5, 7)
+    assert decide(RULES, utc(2026, 12, 5, 8), found, []).at == utc(2026, 12, 6, 7)
+    # Friday 21:00 Moscow (18:00 UTC), allowed for a Moscow number, is 06:00 on Saturday in
+    # Kamchatka: it waits for Saturday's hour.
+    assert decide(RULES, utc(2026, 12, 4, 18), found, []).at == utc(2026, 12, 5, 7)
+
+
+def test_zones_with_no_common_hours_fall_back_on_the_operator() -> None:
+    # A toll-free US number: zones from UTC-10 to UTC-4 (and more) share no 11-hour window.
+    found = resolve_zone(None, None, "+18005550100", "Asia/Vladivostok", at=NOW)
+    assert (found.zones, found.source) == ((VVO,), "operator")
+    # Hours shorter than Russia's spread: the whole plan shares none, the operator decides.
+    short = GateRules(rest_from=dt.time(10), rest_until=dt.time(19))
+    found = resolve_zone(None, None, "+79991234567", "Europe/Moscow", at=NOW, rules=short)
+    assert (found.zones, found.source) == ((MSK,), "operator")
+
+
+def test_yakutia_range_keeps_its_three_zones_and_their_common_hours() -> None:
+    # 914 10x: Yakutia, UTC+9..+11: at 09:00 in Yakutsk (11:00 Srednekolymsk) it is allowed in
+    # every zone; at 20:30 in Yakutsk (22:30 Srednekolymsk) no longer.
+    found = resolve_zone(None, None, "+79141001234", "Europe/Moscow", at=NOW)
+    assert found.source == "def_code" and len(found.zones) == 3
+    yak = ZoneInfo("Asia/Yakutsk")
+    assert decide(RULES, local(yak, 2026, 12, 1, 9), found, []).verdict == "send"
+    late = decide(RULES, local(yak, 2026, 12, 1, 20, 30), found, [])
+    assert late.verdict == "defer" and late.at == local(yak, 2026, 12, 2, 8)

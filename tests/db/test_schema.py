@@ -20,4 +20,4 @@ async def test_migrations_build_exactly_the_models(db: Database) -> None:
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
     assert diff == []
-    assert revision == head_revision() == "0018"
+    assert revision == head_revision() == "0019"

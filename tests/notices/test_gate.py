@@ -10,21 +10,25 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from abonent.accounts import service as accounts
 from abonent.contact import service as contact
 from abonent.contact.errors import BlockInvalid, ContactRoleRefused
 from abonent.db.uow import Database
 from abonent.kit.actor import Actor
 from abonent.kit.clock import FrozenClock, use_clock
+from abonent.kit.errors import InvalidInput
 from abonent.models import (
+    Account,
     AuditEvent,
     ContactBlock,
     ContactLogEntry,
     ContactMessage,
+    Customer,
     DebtNotice,
     OutboxMessage,
 )
 from abonent.notices.errors import NothingOwed
-from tests.factories import make_account
+from tests.factories import charge, make_account
 from tests.notices.helpers import at, count, debtor, release, send, settings_with, sms_texts
 
 COLLECTOR = Actor("staff:anna", "collections")
@@ -302,3 +306,89 @@ async def test_no_phone_is_refused_and_changes_nothing(db: Database, clock: Froz
         await count(db, OutboxMessage),
     )
     assert after == before
+
+
+async def _zone_debtor(
+    db: Database, *, account_tz: str | None, customer_tz: str | None, phone: str
+) -> Account:
+    """A debtor with the zones (or none) staff set, whose notices go to ``phone``."""
+    async with db.session(write=True) as s:
+        account, services = await make_account(s)
+        await charge(s, account, 105_000, due=dt.date(2026, 10, 10), service=services[0])
+        customer = await s.get_one(Customer, account.customer_id)
+        assert customer.timezone is None  # create_customer no longer fills the operator's in
+        customer.timezone = customer_tz
+        customer.contact_phone = phone
+        fresh = await s.get_one(Account, account.id)
+        if account_tz is not None:
+            await accounts.set_timezone(s, fresh, account_tz, actor=COLLECTOR)
+    return account
+
+
+# 00:30 UTC on Wednesday 18 November 2026: 03:30 in Moscow, 07:30 in Novosibirsk, 10:30 in
+# Vladivostok, 04:30 in Yekaterinburg.
+EARLY = at(2026, 11, 18, 0, 30)
+
+
+@pytest.mark.parametrize(
+    ("account_tz", "customer_tz", "phone", "zone", "source", "goes_at"),
+    [
+        # The account's zone beats the holder's and the number's (a Moscow mobile): sent now.
+        (
+            "Asia/Vladivostok",
+            "Europe/Kaliningrad",
+            "+79161234567",
+            "Asia/Vladivostok",
+            "account",
+            None,
+        ),
+        # No account zone: the holder's (Yekaterinburg opens at 03:00 UTC).
+        (None, "Asia/Yekaterinburg", "+79161234567", "Asia/Yekaterinburg", "customer", (3, 0)),
+        # No zone set: the mobile number's range (913 700 xxxx: Novosibirsk opens 01:00 UTC).
+        (None, None, "+79137001234", "Asia/Novosibirsk", "def_code", (1, 0)),
+        # A mobile range outside the table (999): only when every Russian zone allows it, from
+        # 06:00 UTC (08:00 in Kaliningrad).
+        (None, None, "+79991234567", "Europe/Kaliningrad..Asia/Kamchatka", "phone", (6, 0)),
+        # Neither a zone nor a number with a region: the operator's (Moscow opens 05:00 UTC).
+        (None, None, "+18005550100", "Europe/Moscow", "operator", (5, 0)),
+    ],
+)
+async def test_zone_comes_from_account_holder_number_else_operator(
+    db: Database,
+    clock: FrozenClock,
+    account_tz: str | None,
+    customer_tz: str | None,
+    phone: str,
+    zone: str,
+    source: str,
+    goes_at: tuple[int, int] | None,
+) -> None:
+    account = await _zone_debtor(db, account_tz=account_tz, customer_tz=customer_tz, phone=phone)
+    done = await send(db, account, "first", EARLY)
+    if goes_at is None:
+        assert done.outcome.verdict == "sent"
+    else:
+        opens = at(2026, 11, 18, *goes_at)
+        assert (done.outcome.verdict, done.outcome.reason) == ("deferred", "quiet_hours")
+        assert done.outcome.at == opens
+        # Released a minute early it stays; at the opening it goes, in the same zone.
+        assert await release(db, opens - dt.timedelta(minutes=1)) == []
+        assert await release(db, opens) == ["sent"]
+        assert len(await sms_texts(db)) == 1
+    async with db.session() as s:
+        entries = list(await s.scalars(select(ContactLogEntry).order_by(ContactLogEntry.id)))
+    assert {(e.zone, e.zone_source) for e in entries} == {(zone, source)}
+
+
+async def test_a_zone_that_is_not_iana_is_refused_and_nothing_changes(db: Database) -> None:
+    async with db.session(write=True) as s:
+        account, _ = await make_account(s)
+    with pytest.raises(InvalidInput) as refused:
+        async with db.session(write=True) as s:
+            fresh = await s.get_one(Account, account.id)
+            await accounts.set_timezone(s, fresh, "Mars/Olympus", actor=COLLECTOR)
+    assert refused.value.code == "timezone_invalid"
+    async with db.session() as s:
+        assert (await s.get_one(Account, account.id)).timezone is None
+        events = await s.scalars(select(AuditEvent).where(AuditEvent.action == "account.timezone"))
+        assert list(events) == []

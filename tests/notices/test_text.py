@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from abonent.kit.errors import InvalidInput
-from abonent.notices.text import NoticeTemplate, render
+from abonent.notices.text import DEFAULT_TEMPLATE, NoticeTemplate, check_template_text, render
 
 
 def test_default_notice_text_is_exact() -> None:
@@ -39,23 +39,39 @@ def test_template_without_code_or_with_link_refused() -> None:
         NoticeTemplate(sender="Abonent", text="Долг {account} {amount}")
     assert caught.value.code == "notice_template_field"
     with pytest.raises(InvalidInput) as caught:
-        NoticeTemplate(sender="Abonent", text="{account} {amount} {code} bit.ly/x")
+        NoticeTemplate(sender="Abonent", text=DEFAULT_TEMPLATE + " bit.ly/x")
     assert caught.value.code == "notice_template_link"
 
 
 def test_unknown_field_refused_and_link_in_service_name_refused() -> None:
-    tpl = NoticeTemplate(sender="Abonent", text="{account} {amount} {code} {secret}")
+    with pytest.raises(InvalidInput) as caught:
+        NoticeTemplate(sender="Abonent", text=DEFAULT_TEMPLATE + " {secret}")
+    assert caught.value.code == "notice_template_field"
     kwargs = dict(
         account_number="100200301234",
         amount_minor=100,
         due_date=dt.date(2026, 12, 15),
-        services=["ТВ"],
+        services=["tv.example.com"],
         code="K7Q2",
         hotline="8-800",
     )
-    with pytest.raises(InvalidInput):
-        render(tpl, **kwargs)  # type: ignore[arg-type]
-    kwargs["services"] = ["tv.example.com"]
     with pytest.raises(InvalidInput) as caught:
         render(NoticeTemplate(sender="Abonent"), **kwargs)  # type: ignore[arg-type]
     assert caught.value.code == "notice_template_link"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        DEFAULT_TEMPLATE.replace("лицевой счёт — номер", "Лицевой счет - номер"),
+        DEFAULT_TEMPLATE.replace("номер договора, не", "номер   договора,\nне"),
+    ],
+)
+def test_the_explanation_may_differ_in_case_yo_dash_and_spacing(variant: str) -> None:
+    assert check_template_text(variant) == variant.strip()
+
+
+def test_a_field_with_a_format_is_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_template_text(DEFAULT_TEMPLATE.replace("{amount}", "{amount:>20}"))
+    assert caught.value.code == "notice_template_field"

@@ -179,3 +179,14 @@ async def test_reports_are_rate_limited(
     r = await client.post("/v1/public/notices/report", json={"sender": "X", "text": "t"})
     assert r.status_code == 429 and "Retry-After" in r.headers
     assert await count(db, SuspiciousSmsReport) == 5
+
+
+async def test_an_admin_reads_reports_as_the_console_lets_them(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock
+) -> None:
+    from abonent.notices.service import READ_ROLES
+
+    assert "admin" in READ_ROLES
+    token = await sign_in(client, await make_staff(db, "admin"))
+    r = await client.get("/v1/staff/notices/reports", headers=bearer(token))
+    assert r.status_code == 200 and r.json()["total"] == 0

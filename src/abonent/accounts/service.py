@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from zoneinfo import available_timezones
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +66,23 @@ def _display_msisdn(e164: str) -> str:
 def pii() -> PiiCipher:
     settings = get_settings()
     return PiiCipher(settings.secret("pii_key"), settings.secret("pii_hash_key"))
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_name(value: str) -> str:
+    """An IANA time zone name as staff typed it, checked (``Asia/Novosibirsk``)."""
+    name = (value or "").strip()
+    if name not in _zone_names():
+        raise InvalidInput(
+            f"неизвестный часовой пояс {name[:64]!r}: нужно имя IANA, например Asia/Novosibirsk",
+            code="timezone_invalid",
+            field="timezone",
+        )
+    return name
 
 
 def parse_number(raw: str) -> str:
@@ -133,7 +151,9 @@ async def create_customer(
         birth_date=birth_date,
         contact_phone=normalize_msisdn(contact_phone) if contact_phone else None,
         email=email,
-        timezone=timezone or get_settings().timezone,
+        # None stays None: a filled-in operator's zone would hide the phone number's region
+        # from the contact gate (contact/rules.py:resolve_zone).
+        timezone=zone_name(timezone) if timezone else None,
         created_at=clock.now(),
     )
     if passport is not None:
@@ -217,8 +237,12 @@ async def open_account(
     currency: str | None = None,
     number: str | None = None,
     rng: random.Random | None = None,
+    timezone: str | None = None,
 ) -> Account:
+    """Open an account; ``timezone`` is where its subscriber lives, if staff know it (else the
+    contact gate falls back on the holder's, the phone number's and the operator's zone)."""
     await get_customer(session, customer_id)
+    zone = zone_name(timezone) if timezone else None
     if type(credit_limit_minor) is not int or credit_limit_minor < 0:
         raise InvalidInput("credit_limit_minor must be kopecks >= 0", code="credit_limit_invalid")
     currency = currency or get_settings().currency
@@ -241,6 +265,7 @@ async def open_account(
         currency=currency,
         credit_limit_minor=credit_limit_minor,
         opened_at=now,
+        timezone=zone,
     )
     session.add(account)
     await session.flush()
@@ -275,6 +300,26 @@ async def set_credit_limit(
         account_id=account.id,
         previous=previous,
         new=credit_limit_minor,
+    )
+    await session.flush()
+    return account
+
+
+async def set_timezone(
+    session: AsyncSession, account: Account, timezone: str | None, *, actor: Actor
+) -> Account:
+    """Set (or, with None, clear) the time zone of the account's subscriber; audited."""
+    zone = zone_name(timezone) if timezone is not None else None
+    previous, account.timezone = account.timezone, zone
+    record(
+        session,
+        actor,
+        "account.timezone",
+        object_type="account",
+        object_id=account.number,
+        account_id=account.id,
+        previous=previous,
+        new=zone,
     )
     await session.flush()
     return account

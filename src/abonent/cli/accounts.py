@@ -1,11 +1,19 @@
-"""``abonent account show NUMBER [--json]``: the statement, as a person reads it or as JSON."""
+"""``abonent account show NUMBER [--json]``: the statement, as a person reads it or as JSON;
+``abonent account zone NUMBER [--set ZONE | --clear]``: the subscriber's time zone."""
 
 from __future__ import annotations
 
-import typer
+from dataclasses import dataclass
 
-from abonent.cli.common import run_async
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from abonent.accounts import service as accounts
+from abonent.cli.common import cli_actor, console, run_async, settings
+from abonent.contact import service as contact
+from abonent.contact.rules import ContactZone
 from abonent.db.uow import Database
+from abonent.kit import clock
 from abonent.kit.money import format_money
 from abonent.statement.schemas import Statement
 from abonent.statement.service import statement_by_number
@@ -95,3 +103,55 @@ def show(
         typer.echo(st.model_dump_json(indent=2))
         return
     typer.echo("\n".join(render(st)))
+
+
+ZONE_SOURCES = {
+    "account": "пояс счёта",
+    "customer": "пояс владельца",
+    "def_code": "регион номера по коду DEF",
+    "phone": "номер может быть в любом из этих поясов: только часы, общие для всех",
+    "operator": "пояс оператора (ABONENT_TIMEZONE)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Zones:
+    number: str
+    account: str | None
+    customer: str | None
+    resolved: ContactZone
+
+
+@app.command("zone")
+def zone(
+    number: str = typer.Argument(..., help="Account number (12 digits)."),
+    set_to: str = typer.Option("", "--set", help="IANA zone, e.g. Asia/Novosibirsk."),
+    clear: bool = typer.Option(False, "--clear", help="Forget the account's zone."),
+) -> None:
+    """The subscriber's time zone for debt notices: the account's, the holder's, and the one the
+    contact gate takes (and why); --set or --clear changes the account's (audited)."""
+    if set_to and clear:
+        raise typer.BadParameter("--set or --clear, not both")
+
+    async def main(db: Database) -> _Zones:
+        async def work(session: AsyncSession) -> _Zones:
+            found = await accounts.get_account(session, number)
+            if set_to or clear:
+                await accounts.set_timezone(session, found, set_to or None, actor=cli_actor())
+            holder = await accounts.get_customer(session, found.customer_id)
+            resolved = await contact.zone_for_account(
+                session, found, clock.now(), settings=settings()
+            )
+            return _Zones(found.number, found.timezone, holder.timezone, resolved)
+
+        return await db.run(work)
+
+    got = run_async(main)
+    console.print(f"счёт {got.number}", highlight=False)
+    console.print(f"  пояс счёта:     {got.account or '— не задан'}", highlight=False)
+    console.print(f"  пояс владельца: {got.customer or '— не задан'}", highlight=False)
+    console.print(
+        f"  уведомления по: {got.resolved.label} ({ZONE_SOURCES[got.resolved.source]})",
+        highlight=False,
+        markup=False,
+    )

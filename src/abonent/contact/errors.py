@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from abonent.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+import datetime as dt
+from typing import Any
+
+from abonent.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 
 
 class BlockInvalid(InvalidInput):
@@ -27,3 +30,23 @@ class ContactRoleRefused(Forbidden):
 
 class NoPhone(InvalidInput):
     default_code = "contact_no_phone"
+
+
+class RenderHeld(Unavailable):
+    """A renderer cannot say what the message must say now (its template was refused): the gate
+    sends nothing, records ``reason`` as its decision and tries again after ``retry_after``."""
+
+    default_code = "contact_render_held"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        reason: str,
+        retry_after: dt.timedelta = dt.timedelta(hours=1),
+        code: str | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail, code=code, **extra)
+        self.reason = reason[:64]
+        self.retry_after = retry_after

@@ -6,7 +6,8 @@ calendar day, Mon–Sun week and calendar month lies inside one such window, so 
 keeps the rolling caps keeps the calendar ones too, while the calendar reading would let 4 go on
 a Sunday and 4 more on the Monday after.  Hours are checked in the subscriber's local time by the
 production calendar (kit/calendar.py): working days 08:00–22:00, weekends and holidays
-09:00–20:00, the end exclusive.
+09:00–20:00, the end exclusive; the zone is :func:`resolve_zone`'s, and a number whose zone is
+uncertain gets only the hours that are allowed in every zone it could be in.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
+from abonent.contact import def_codes
 from abonent.kit.calendar import is_working_day
 
 Verdict = Literal["send", "defer", "blocked"]
@@ -54,26 +56,122 @@ class Decision:
     at: dt.datetime | None  # when it may go (UTC): now for "send", later for "defer"
 
 
-def resolve_zone(customer_tz: str | None, phone: str | None, operator_tz: str) -> ZoneInfo:
-    """customers.timezone, else the phone number's only region zone, else the operator's."""
-    if customer_tz:
-        try:
-            return ZoneInfo(customer_tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    if phone:
-        try:
-            number = phonenumbers.parse(phone, "RU")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is not None:
-            zones = [z for z in phone_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
-            if len(zones) == 1:
-                zone = zones[0]
-                if number.country_code == 7:
-                    zone = _RU_ZONE_FIXES.get(zone, zone)
-                return ZoneInfo(zone)
-    return ZoneInfo(operator_tz)
+ZoneSource = Literal["account", "customer", "def_code", "phone", "operator"]
+
+
+@dataclass(frozen=True)
+class ContactZone:
+    """Where the subscriber is taken to be, and why.
+
+    One zone: the contact hours are that zone's.  Several (a number that could be in any of
+    them): a moment is allowed only when it is inside the hours in every one of them, so an
+    uncertain zone never means a call at night.
+    """
+
+    zones: tuple[ZoneInfo, ...]
+    source: ZoneSource
+
+    @property
+    def label(self) -> str:
+        """What the contact log keeps (at most 64 characters)."""
+        names = [z.key for z in self.zones]
+        joined = "|".join(names)
+        if len(joined) <= 64:
+            return joined
+        return f"{names[0]}..{names[-1]}"
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _offset(zone: ZoneInfo, at: dt.datetime) -> dt.timedelta:
+    return at.astimezone(zone).utcoffset() or dt.timedelta(0)
+
+
+def share_hours(rules: GateRules, zones: Sequence[ZoneInfo], at: dt.datetime) -> bool:
+    """Whether every day has a moment inside the hours of all ``zones``: true when the zones lie
+    closer together than the shorter of the working-day and rest-day windows.  On the same local
+    date the windows, shifted by each zone's offset, then overlap (Russia keeps one calendar and
+    no summer time, so the same date is the same kind of day everywhere)."""
+    offsets = [_offset(z, at) for z in zones]
+    spread = max(offsets) - min(offsets)
+    day = dt.date(2000, 1, 1)
+
+    def length(start: dt.time, end: dt.time) -> dt.timedelta:
+        return dt.datetime.combine(day, end) - dt.datetime.combine(day, start)
+
+    shortest = min(
+        length(rules.working_from, rules.working_until), length(rules.rest_from, rules.rest_until)
+    )
+    return spread < shortest
+
+
+def _phone_zones(phone: str) -> tuple[tuple[ZoneInfo, ...], ZoneSource] | None:
+    try:
+        number = phonenumbers.parse(phone, "RU")
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(number.national_number)
+    if number.country_code == 7 and phonenumbers.region_code_for_number(number) == "RU":
+        registered = def_codes.zones_of(national)
+        if registered is not None:
+            return tuple(ZoneInfo(z) for z in registered), "def_code"
+    names = [z for z in phone_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
+    if number.country_code == 7:
+        names = [_RU_ZONE_FIXES.get(z, z) for z in names]
+    zones = tuple(z for z in (_zone(n) for n in dict.fromkeys(names)) if z is not None)
+    return (zones, "phone") if zones else None
+
+
+def resolve_zone(
+    account_tz: str | None,
+    customer_tz: str | None,
+    phone: str | None,
+    operator_tz: str,
+    *,
+    at: dt.datetime,
+    rules: GateRules | None = None,
+) -> ContactZone:
+    """The subscriber's local time zone for the contact hours, in this order:
+
+    1. the account's own zone (``accounts.timezone``), else the holder's (``customers.timezone``):
+       set by staff, they beat any guess from the number;
+    2. the phone number's region: for a Russian mobile number the DEF code and range
+       (:mod:`abonent.contact.def_codes`; a region in several zones, Yakutia, keeps them all),
+       for a landline the one zone ``phonenumbers`` names;
+    3. a number ``phonenumbers`` names several zones for (every Russian mobile number of a
+       range the table does not hold: the whole +7 plan, UTC+2 to UTC+12) keeps them all too;
+    4. else the operator's zone (``ABONENT_TIMEZONE``).
+
+    Several zones: the notice goes only at a moment allowed in every one of them, which is the
+    operator's rule made safe where the zone is uncertain (a Moscow operator would otherwise
+    send at 21:00 Moscow time, 06:00 in Kamchatka). Kept only when they share some hours every
+    day (``share_hours``: Russia's 10 hours of spread leave 09:00–13:00 Moscow time on working
+    days, 10:00–11:00 on weekends and holidays); otherwise the operator's zone decides.
+    A stored name that is not a zone is passed over.  ``at`` gives the zones' offsets."""
+    rules = rules or GateRules()
+    staff_set: tuple[tuple[str | None, ZoneSource], ...] = (
+        (account_tz, "account"),
+        (customer_tz, "customer"),
+    )
+    for name, source in staff_set:
+        zone = _zone(name)
+        if zone is not None:
+            return ContactZone((zone,), source)
+    found = _phone_zones(phone) if phone else None
+    if found is not None:
+        zones, source = found
+        if len(zones) == 1 or share_hours(rules, zones, at):
+            # West to east, so that a label cut to its ends names the extremes.
+            ordered = sorted(zones, key=lambda z: (_offset(z, at), z.key))
+            return ContactZone(tuple(ordered), source)
+    return ContactZone((ZoneInfo(operator_tz),), "operator")
 
 
 def _hours(rules: GateRules, day: dt.date) -> tuple[dt.time, dt.time]:
@@ -82,8 +180,7 @@ def _hours(rules: GateRules, day: dt.date) -> tuple[dt.time, dt.time]:
     return rules.rest_from, rules.rest_until
 
 
-def next_allowed_hour(rules: GateRules, moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    """The first moment at or after ``moment`` inside the contact hours of ``zone``."""
+def _next_in(rules: GateRules, moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     local = moment.astimezone(zone)
     day = local.date()
     for _ in range(370):
@@ -97,6 +194,27 @@ def next_allowed_hour(rules: GateRules, moment: dt.datetime, zone: ZoneInfo) -> 
         day += dt.timedelta(days=1)
         local = dt.datetime.combine(day, dt.time(0, 0), zone)
     raise RuntimeError("no contact hours within a year")  # pragma: no cover - rules validated
+
+
+def _zones(zone: ZoneInfo | ContactZone) -> tuple[ZoneInfo, ...]:
+    return (zone,) if isinstance(zone, ZoneInfo) else zone.zones
+
+
+def next_allowed_hour(
+    rules: GateRules, moment: dt.datetime, zone: ZoneInfo | ContactZone
+) -> dt.datetime:
+    """The first moment at or after ``moment`` inside the contact hours of ``zone`` (of every one
+    of its zones)."""
+    zones = _zones(zone)
+    candidate = moment.astimezone(dt.UTC)
+    # Each round moves to the latest of the zones' next openings; zones that share hours every
+    # day (resolve_zone keeps only such) meet within two rounds a day.
+    for _ in range(100):
+        later = max(_next_in(rules, candidate, z) for z in zones)
+        if later == candidate:
+            return candidate
+        candidate = later
+    raise RuntimeError("the zones share no contact hours")  # pragma: no cover - share_hours
 
 
 def _cap_clears(rules: GateRules, moment: dt.datetime, sent: Sequence[dt.datetime]) -> dt.datetime:
@@ -113,7 +231,7 @@ def _cap_clears(rules: GateRules, moment: dt.datetime, sent: Sequence[dt.datetim
 def decide(
     rules: GateRules,
     now: dt.datetime,
-    zone: ZoneInfo,
+    zone: ZoneInfo | ContactZone,
     sent: Sequence[dt.datetime],
     blocked_reason: str | None = None,
 ) -> Decision:

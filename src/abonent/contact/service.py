@@ -29,11 +29,12 @@ from abonent.contact.errors import (
     BlockNotFound,
     ContactRoleRefused,
     CustomerNotFound,
+    RenderHeld,
 )
-from abonent.contact.rules import GateRules, decide, resolve_zone
+from abonent.contact.rules import ContactZone, GateRules, decide, resolve_zone
 from abonent.kit import clock
 from abonent.kit.actor import Actor
-from abonent.models import ContactBlock, ContactLogEntry, ContactMessage, Customer
+from abonent.models import Account, ContactBlock, ContactLogEntry, ContactMessage, Customer
 from abonent.models.notices import BLOCK_KINDS
 from abonent.notices.links import ensure_no_link
 from abonent.outbox import service as outbox
@@ -48,7 +49,9 @@ ROLES: Final[dict[str, frozenset[str]]] = {
 
 Renderer = Callable[[AsyncSession, ContactMessage, dt.datetime], Awaitable[str | None]]
 """Builds a message's text at the moment it goes (a debt notice's code is made then); None:
-there is nothing to say any more (the debt was paid meanwhile) and the message is cancelled."""
+there is nothing to say any more (the debt was paid meanwhile) and the message is cancelled.
+It raises :class:`RenderHeld`, before writing anything, when it cannot say it now (its template
+was refused): the message is deferred with the held reason and tried again later."""
 OnNew = Callable[[AsyncSession, ContactMessage], Awaitable[None]]
 
 
@@ -147,8 +150,17 @@ async def evaluate(
         raise CustomerNotFound(f"no customer {message.customer_id}")
     block = await repo.active_block(session, customer.id, now)
     sent = await repo.sent_times(session, customer.id, message.category, now - MONTH)
-    zone = resolve_zone(customer.timezone, message.to_msisdn, settings.timezone)
-    decision = decide(gate_rules(settings), now, zone, sent, block.kind if block else None)
+    account = await repo.account(session, message.account_id) if message.account_id else None
+    rules = gate_rules(settings)
+    zone = resolve_zone(
+        account.timezone if account is not None else None,
+        customer.timezone,
+        message.to_msisdn,
+        settings.timezone,
+        at=now,
+        rules=rules,
+    )
+    decision = decide(rules, now, zone, sent, block.kind if block else None)
     message.decisions = (message.decisions or 0) + 1
     verdict: Literal["sent", "deferred", "blocked", "cancelled"]
     at: dt.datetime | None
@@ -168,8 +180,21 @@ async def evaluate(
         message.status, message.not_before = "pending", at
     else:
         verdict, at = "sent", now
-        if not await _send(session, message, now, settings=settings, renderers=renderers or {}):
+        done = await _send(session, message, now, settings=settings, renderers=renderers or {})
+        if done == "cancelled":
             verdict, at, reason = "cancelled", None, "nothing_to_say"
+        elif isinstance(done, RenderHeld):
+            # Nothing goes, and the message is not lost: it waits and is tried again.
+            verdict, reason, at = "deferred", done.reason, now + done.retry_after
+            message.status, message.not_before = "pending", at
+            log.error(
+                "contact.render_held",
+                message_id=message.id,
+                kind=message.kind,
+                reason=done.reason,
+                code=done.code,
+                detail=done.detail,
+            )
     session.add(
         ContactLogEntry(
             message_id=message.id,
@@ -181,7 +206,8 @@ async def evaluate(
             verdict=verdict,
             reason=reason,
             next_at=None if verdict == "sent" else at,
-            zone=str(zone.key),
+            zone=zone.label,
+            zone_source=zone.source,
             at=now,
         )
     )
@@ -193,6 +219,8 @@ async def evaluate(
         verdict=verdict,
         reason=reason,
         next_at=at.isoformat() if at is not None and verdict != "sent" else None,
+        zone=zone.label,
+        zone_source=zone.source,
     )
     return Outcome(message, verdict, reason, at)
 
@@ -204,7 +232,7 @@ async def _send(
     *,
     settings: Settings,
     renderers: Mapping[str, Renderer],
-) -> bool:
+) -> Literal["sent", "cancelled"] | RenderHeld:
     text: str | None
     if message.text is not None:
         text = message.text
@@ -214,10 +242,13 @@ async def _send(
             raise BlockInvalid(
                 f"no text for a contact of kind {message.kind!r}", code="contact_kind"
             )
-        text = await render(session, message, now)
+        try:
+            text = await render(session, message, now)
+        except RenderHeld as held:
+            return held
     if text is None:
         message.status = "cancelled"
-        return False
+        return "cancelled"
     if message.category == "debt":
         ensure_no_link(text)
     queued = await outbox.enqueue(
@@ -238,7 +269,7 @@ async def _send(
     message.sent_at = now
     if queued is not None:
         message.outbox_message_id = queued.id
-    return True
+    return "sent"
 
 
 async def release_due(
@@ -377,6 +408,21 @@ async def phone_of(session: AsyncSession, customer: Customer, account_id: int | 
     if account_id is None:
         return None
     return await repo.mobile_of(session, account_id)
+
+
+async def zone_for_account(
+    session: AsyncSession, account: Account, now: dt.datetime, *, settings: Settings
+) -> ContactZone:
+    """The zone the gate takes the contact hours of ``account``'s notices in, now."""
+    customer = await get_customer(session, account.customer_id)
+    return resolve_zone(
+        account.timezone,
+        customer.timezone,
+        await phone_of(session, customer, account.id),
+        settings.timezone,
+        at=now,
+        rules=gate_rules(settings),
+    )
 
 
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer:

@@ -115,6 +115,7 @@ class AccountPlan:
     lump_minor: int = 0
     round_up: bool = False
     title: str = ""
+    timezone: str | None = None
     id: int = 0
     number: str = ""
 
@@ -129,7 +130,7 @@ class CustomerPlan:
     birth_date: dt.date | None = None
     contact_phone: str | None = None
     email: str | None = None
-    timezone: str = "Europe/Moscow"
+    timezone: str | None = None
     accounts: list[AccountPlan] = field(default_factory=list)
     id: int = 0
 
@@ -359,6 +360,22 @@ class _Simulation:
                 plan.contact_phone = first_sim or msisdn()
             self.customers.append(plan)
         self._showcase(msisdn, service)
+        self._zones()
+
+    def _zones(self) -> None:
+        """Where staff know the subscriber's zone: a third of the people on the customer, a
+        third on each account, a third not at all, so that the contact gate's fallback (the
+        phone number's region, else the operator's zone) shows. By index, not by the dice, so
+        the rest of the demo is what it was."""
+        for index, plan in enumerate(self.customers):
+            drawn, plan.timezone = plan.timezone, None
+            if plan.kind != "person" or index == 1:
+                continue  # the second showcase customer: the region of its SIM decides
+            if index % 3 == 0:
+                plan.timezone = drawn
+            elif index % 3 == 1:
+                for account in plan.accounts:
+                    account.timezone = drawn
 
     def _persona(self, account: AccountPlan, days: int) -> None:
         rng = self.rng
@@ -396,6 +413,9 @@ class _Simulation:
         # this month at the earliest) and a SIM replacement due five days ago are overdue.
         late.persona, late.stops_paying, late.closes = "late", self.today - LATE_WINDOW, None
         late.services = [service("mobile", early)]
+        # A Novosibirsk MTS number (913 700 xxxx) and no zone set: its notices keep
+        # Novosibirsk's hours, found from the number's range (contact/def_codes.py).
+        late.services[0].msisdn = "+79137000001"
         late.title = "платит с опозданием: небольшая просрочка, меньше 30 дней"
 
         split = third.accounts[0]
@@ -576,6 +596,7 @@ class _Simulation:
                 actor=actor,
                 credit_limit_minor=account_plan.credit_limit_minor,
                 rng=self.numbers_rng,
+                timezone=account_plan.timezone,
             )
             account_plan.id, account_plan.number = account.id, account.number
             if account_plan.contract:

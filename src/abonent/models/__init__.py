@@ -25,6 +25,7 @@ from abonent.models.notices import (
     ContactLogEntry,
     ContactMessage,
     DebtNotice,
+    NoticeTemplateVersion,
     SuspiciousSmsReport,
 )
 from abonent.models.ops import ApiKey, AuditEvent, OutboxAttempt, OutboxMessage
@@ -76,6 +77,7 @@ __all__ = [
     "IdempotencyKey",
     "JournalEntry",
     "LoginCode",
+    "NoticeTemplateVersion",
     "OpenItem",
     "OutboxAttempt",
     "OutboxMessage",

@@ -29,6 +29,9 @@ class Account(Base):
     """Kopecks, >= 0: how far below zero the balance may go before services stop."""
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """IANA zone where the subscriber of this account lives, set by staff; None: not known (the
+    contact gate then takes the holder's, else the phone number's region, else the operator's)."""
 
 
 class AccountBalance(Base):

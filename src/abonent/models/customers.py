@@ -30,5 +30,7 @@ class Customer(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(16))
     """E.164, for notices."""
     email: Mapped[str | None] = mapped_column(String(255))
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """IANA zone the holder lives in, set by staff for all of their accounts; None: not known.
+    Never filled in with the operator's zone: an unknown zone stays unknown (contact/rules.py)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from abonent.models.base import Base, BigId, UTCDateTime
@@ -81,6 +81,11 @@ class ContactLogEntry(Base):
     """'allowed', 'cap_day', 'cap_week', 'cap_month', 'quiet_hours', or the block's kind."""
     next_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     zone: Mapped[str] = mapped_column(String(64))
+    """The zone the hours were taken in; 'A|B|C' or 'West..East' when the number could be in
+    any of several and the hours had to fit all of them."""
+    zone_source: Mapped[str | None] = mapped_column(String(16))
+    """Where the zone came from: 'account', 'customer', 'def_code' (the mobile number's range),
+    'phone' (phonenumbers), 'operator'. None on decisions made before migration 0019."""
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -115,3 +120,26 @@ class SuspiciousSmsReport(Base):
     channel: Mapped[str] = mapped_column(String(16))
     """'api', 'cabinet', 'hotline'."""
     reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class NoticeTemplateVersion(Base):
+    """One saved version of a notice template; the highest version of a kind is the one in use.
+
+    Never updated: a change is a new version, so what every notice said can be traced to the
+    text approved then.  ``seal`` binds the text to the version; a row written behind the
+    service's back (or edited) fails it and is refused when read (notices/templates.py).
+    """
+
+    __tablename__ = "notice_templates"
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_notice_templates_kind_version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """'debt_notice'."""
+    version: Mapped[int]
+    """1, 2, …: one more than the kind's latest at saving."""
+    text: Mapped[str] = mapped_column(String(1000))
+    seal: Mapped[str] = mapped_column(String(64))
+    """HMAC-SHA256 (hex) of kind, version and text under the PII hash key."""
+    saved_by: Mapped[str] = mapped_column(String(128))
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from abonent.kit.errors import BusinessRuleViolation, InvalidInput
+from abonent.contact.errors import RenderHeld
+from abonent.kit.errors import BusinessRuleViolation, Forbidden, InvalidInput
 
 
 class NothingOwed(BusinessRuleViolation):
@@ -15,3 +16,14 @@ class VerifyInputInvalid(InvalidInput):
 
 class ReportInvalid(InvalidInput):
     default_code = "notice_report_invalid"
+
+
+class TemplateRoleRefused(Forbidden):
+    default_code = "notice_template_role"
+
+
+class TemplateRefused(RenderHeld):
+    """The template in use (its latest saved version) fails its seal or its check when read:
+    no notice goes with it, and none with the built-in text in its place."""
+
+    default_code = "notice_template_refused"

@@ -1,9 +1,12 @@
 """The one check that keeps links out of debt notice templates.
 
 A debt SMS never carries a link (DESIGN §9): the fraud it must be told apart from always does, so
-a template that looks like it holds a URL, a domain or a short link is refused when saved or
-loaded.  The check errs on refusing: a sentence must be separated from the next by a space after
-its full stop ("договора. Сумма"), because "договора.Сумма" is indistinguishable from a domain.
+a template that looks like it holds a URL, a domain or a short link is refused when it is saved
+(``notices.templates.save``) and again whenever it is read to render a notice
+(``notices.templates.in_use``, through ``notices.text.check_template_text``); so are the sender
+name and every filled debt text before it is queued (``contact.service``).  The check errs on
+refusing: a sentence must be separated from the next by a space after its full stop
+("договора. Сумма"), because "договора.Сумма" is indistinguishable from a domain.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def find_link(text: str) -> str | None:
 
 
 def ensure_no_link(text: str) -> None:
-    """Refuse a template holding a link (raised on save and on load)."""
+    """Refuse text holding a link: a template (saved or read), a sender name, a filled text."""
     found = find_link(text)
     if found is not None:
         raise InvalidInput(

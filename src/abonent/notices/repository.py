@@ -13,6 +13,7 @@ from abonent.models import (
     CollectionAssignment,
     ContactMessage,
     DebtNotice,
+    NoticeTemplateVersion,
     OpenItem,
     Service,
     SmsMessage,
@@ -119,3 +120,28 @@ async def report_total(session: AsyncSession) -> int:
 
 async def assignment(session: AsyncSession, assignment_id: int) -> CollectionAssignment | None:
     return await session.get(CollectionAssignment, assignment_id)
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+async def latest_template(session: AsyncSession, kind: str) -> NoticeTemplateVersion | None:
+    return await session.scalar(
+        select(NoticeTemplateVersion)
+        .where(NoticeTemplateVersion.kind == kind)
+        .order_by(NoticeTemplateVersion.version.desc())
+        .limit(1)
+    )
+
+
+async def template_versions(session: AsyncSession, kind: str) -> list[NoticeTemplateVersion]:
+    rows = await session.scalars(
+        select(NoticeTemplateVersion)
+        .where(NoticeTemplateVersion.kind == kind)
+        .order_by(NoticeTemplateVersion.version.desc())
+    )
+    return list(rows)
+
+
+def add_template(session: AsyncSession, row: NoticeTemplateVersion) -> None:
+    session.add(row)

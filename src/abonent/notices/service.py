@@ -32,8 +32,9 @@ from abonent.kit.inputs import text_fault
 from abonent.kit.money import format_money
 from abonent.models import Account, ContactMessage, DebtNotice, SuspiciousSmsReport
 from abonent.notices import repository as repo
+from abonent.notices import templates
 from abonent.notices.errors import NothingOwed, ReportInvalid, VerifyInputInvalid
-from abonent.notices.text import NoticeTemplate, handover_text, render
+from abonent.notices.text import handover_text, render
 from abonent.throttle import service as throttle
 
 log = structlog.get_logger(__name__)
@@ -169,6 +170,9 @@ def renderers(settings: Settings) -> dict[str, Renderer]:
         debt = await current_debt(session, account.id, _today(settings, now), settings)
         if debt is None:
             return None
+        # Read (and checked) before anything is written: a refused template raises
+        # TemplateRefused and the gate holds the notice with nothing changed.
+        template = await templates.in_use(session, settings)
         notice.amount_minor = debt.amount_minor
         notice.due_date = debt.due_date
         notice.services = ", ".join(debt.services)[:255]
@@ -185,7 +189,7 @@ def renderers(settings: Settings) -> dict[str, Renderer]:
         notice.sent_at = now
         await session.flush()
         return render(
-            NoticeTemplate(settings.notices.sender),
+            template.template,
             account_number=account.number,
             amount_minor=debt.amount_minor,
             due_date=debt.due_date,

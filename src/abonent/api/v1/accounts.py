@@ -104,6 +104,7 @@ async def open_account(
             credit_limit_minor=body.credit_limit_minor,
             currency=body.currency,
             number=body.number,
+            timezone=body.timezone,
         )
         return await _detail(session, account)
 

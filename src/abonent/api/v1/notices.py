@@ -23,9 +23,8 @@ from abonent.notices.schemas import (
 from abonent.staff.principal import StaffPrincipal
 
 router = APIRouter(tags=["notices"], responses=RATE_LIMITED)
-Reader = Annotated[
-    StaffPrincipal, Depends(require_staff("hotline", "clerk", "supervisor", "collections"))
-]
+# The service's own list (notices.READ_ROLES), so the API and the console cannot drift apart.
+Reader = Annotated[StaffPrincipal, Depends(require_staff(*sorted(notices.READ_ROLES)))]
 REPORTED = "Спасибо: сообщение передано в службу безопасности. Не переходите по ссылкам из него."
 
 

@@ -86,7 +86,7 @@ class CustomerOut(BaseModel):
     birth_date: dt.date | None
     contact_phone: str | None
     email: str | None
-    timezone: str
+    timezone: str | None = Field(description="IANA zone set by staff; null: not known")
     created_at: dt.datetime
 
     @classmethod
@@ -124,6 +124,9 @@ class AccountOpen(_In):
     number: Annotated[str, Text(32)] | None = Field(
         default=None, description="only when importing an existing number"
     )
+    timezone: TimeZone | None = Field(
+        default=None, description="where the subscriber lives (IANA), if known"
+    )
 
 
 class CreditLimitChange(_In):
@@ -155,6 +158,9 @@ class AccountSummary(BaseModel):
     debt_minor: int = Field(description="what remains on open charges")
     opened_at: dt.datetime
     closed_at: dt.datetime | None
+    timezone: str | None = Field(
+        default=None, description="the subscriber's IANA zone set by staff; null: not known"
+    )
 
     @classmethod
     def of(cls, a: Account, b: AccountBalance | None) -> AccountSummary:
@@ -169,6 +175,7 @@ class AccountSummary(BaseModel):
             debt_minor=b.debt_minor if b else 0,
             opened_at=a.opened_at,
             closed_at=a.closed_at,
+            timezone=a.timezone,
         )
 
 
