@@ -42,6 +42,7 @@ REASONS = {
     "deceased": "смерть",
     "court_ban": "запрет суда",
     "nothing_to_say": "долг погашен",
+    "template_refused": "шаблон уведомления отклонён проверкой",
 }
 KINDS = {"bankruptcy": "банкротство", "deceased": "смерть", "court_ban": "запрет суда"}
 
