@@ -4,14 +4,19 @@ axe on every page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from abonent.collections import service as collections
 from abonent.db.uow import Database
+from abonent.kit.actor import Actor
+from abonent.models import CollectionAssignment
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import run_db
 from tests.staff.helpers import Employee, make_staff
@@ -70,6 +75,16 @@ def test_dashboards_and_court(
     got.value.save_as(csv_path)
     assert csv_path.read_text(encoding="utf-8-sig").startswith("label;amount;count")
 
+    # The agency held the debt for the dashboards; the court needs it back (refusal: web tests).
+    async def recall(db: Database) -> None:
+        async with db.session(write=True) as s:
+            assignment = await s.scalar(select(CollectionAssignment.id))
+            assert assignment is not None
+            await collections.recall(
+                s, assignment, actor=Actor("staff:anna", "collections"), as_of=dt.date(2026, 11, 17)
+            )
+
+    run_db(env_db, recall)
     page.click("nav >> text=Суд")
     page.wait_for_url(live_server + "/console/court")
     assert_accessible(page)
