@@ -84,8 +84,14 @@ class Database:
         raw = await self.engine.raw_connection()
         try:
             yield raw.driver_connection
-        except BaseException:
+        except BaseException as exc:
             await greenlet_spawn(raw.invalidate)
+            state = str(getattr(exc, "sqlstate", "") or "")
+            if state and isinstance(exc, Exception):
+                # The driver's own error, given the shape the rest of the system knows (the
+                # CLI's "run db upgrade" on a missing table, the unit's retry on a conflict).
+                kind = IntegrityError if state.startswith("23") else DBAPIError
+                raise kind("statement connection", None, exc) from exc
             raise
         finally:
             # The pool's check-in may close a connection (one over the pool's size, one
