@@ -22,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,50 @@ def _start(url: str) -> multiprocessing.process.BaseProcess:
     return process
 
 
+def kill_at_points(
+    url: str, total: int, committed: Callable[[], int], seed: int
+) -> tuple[int, int, list[int]]:
+    """Start the run on ``url`` and ``kill -9`` it :data:`KILLS` times: (kills that hit a
+    running process, of those the ones cut off in the work, progress rows after each)."""
+    rng = random.Random(seed)
+    interrupted = mid_work = 0
+    seen = [0]
+    for _ in range(KILLS):
+        # Each kill lands none, one or two commits further on (a batch of 8 accounts is about 74
+        # progress rows, some 40 batches in all), up to 50 ms into the batch after. Timed sleeps
+        # ran out of work after nine to fifteen kills: the run's pace is neither even over its
+        # batches nor the same on two machines.
+        process = _start(url)
+        commits, last = rng.choice((0, 1, 1, 2)), seen[-1]
+        deadline = time.monotonic() + 60
+        while commits and process.is_alive() and time.monotonic() < deadline:
+            now = committed()
+            if now != last:
+                commits, last = commits - 1, now
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.05))
+        alive = process.is_alive()
+        if alive:
+            interrupted += 1
+            os.kill(process.pid or 0, signal.SIGKILL)
+        process.join(60)
+        seen.append(_count_progress(url))
+        # Killed after some batches committed and before the last: cut off in the work.
+        mid_work += alive and seen[-2] < seen[-1] < total
+    return interrupted, mid_work, seen
+
+
+def run_to_the_end_and_compare(url: str, expected: dict[str, Any]) -> None:
+    """The installed command runs to the end: the state is ``expected``; once more, nothing."""
+    final = _cli(url)
+    assert final.returncode == 0, final.stderr
+    assert asyncio.run(_state(url)) == expected
+    # And once more: nothing is done twice.
+    again = _cli(url)
+    assert again.returncode == 0 and " 0 steps done" in again.stdout
+    assert asyncio.run(_state(url)) == expected
+
+
 def _cli(url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ABONENT_DATABASE_URL": url}
     return subprocess.run(
@@ -251,31 +296,7 @@ def test_kill_nine_at_twenty_points_then_rerun_equals_one_run(built: Path, tmp_p
         "write_off_proposed",
     }
 
-    rng = random.Random(2026)
-    interrupted = mid_work = 0
-    seen = [0]
-    for _ in range(KILLS):
-        # Each kill lands none, one or two commits further on (a batch of 8 accounts is about 74
-        # progress rows, some 40 batches in all), up to 50 ms into the batch after. Timed sleeps
-        # ran out of work after nine to fifteen kills: the run's pace is neither even over its
-        # batches nor the same on two machines.
-        process = _start(url)
-        commits, last = rng.choice((0, 1, 1, 2)), seen[-1]
-        deadline = time.monotonic() + 60
-        while commits and process.is_alive() and time.monotonic() < deadline:
-            now = _committed(killed)
-            if now != last:
-                commits, last = commits - 1, now
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.05))
-        alive = process.is_alive()
-        if alive:
-            interrupted += 1
-            os.kill(process.pid or 0, signal.SIGKILL)
-        process.join(60)
-        seen.append(_count_progress(url))
-        # Killed after some batches committed and before the last: cut off in the work.
-        mid_work += alive and seen[-2] < seen[-1] < total
+    interrupted, mid_work, seen = kill_at_points(url, total, lambda: _committed(killed), 2026)
     assert interrupted >= KILLS - 2, f"only {interrupted} kills hit a running process: {seen}"
     assert seen[-1] <= total
     # Killed mid-way, at different points: the progress kept growing between kills.
@@ -286,10 +307,4 @@ def test_kill_nine_at_twenty_points_then_rerun_equals_one_run(built: Path, tmp_p
         f" progress rows {seen} of {total}"
     )
 
-    last = _cli(url)
-    assert last.returncode == 0, last.stderr
-    assert asyncio.run(_state(url)) == expected
-    # And once more: nothing is done twice.
-    again = _cli(url)
-    assert again.returncode == 0 and " 0 steps done" in again.stdout
-    assert asyncio.run(_state(url)) == expected
+    run_to_the_end_and_compare(url, expected)

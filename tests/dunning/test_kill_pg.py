@@ -10,10 +10,6 @@ progress rows committed so far, read through a connection of the test's own.
 from __future__ import annotations
 
 import asyncio
-import os
-import random
-import signal
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -79,34 +75,10 @@ def test_kill_nine_at_twenty_points_with_two_units_at_a_time(copies: tuple[str, 
     total = len(expected["progress"])
     assert total > 2000, total
 
-    rng = random.Random(2027)
-    interrupted = mid_work = 0
-    seen = [0]
-    for _ in range(kill.KILLS):
-        process = kill._start(url)
-        commits, last = rng.choice((0, 1, 1, 2)), seen[-1]
-        deadline = time.monotonic() + 60
-        while commits and process.is_alive() and time.monotonic() < deadline:
-            now = _committed(url)
-            if now != last:
-                commits, last = commits - 1, now
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.05))
-        alive = process.is_alive()
-        if alive:
-            interrupted += 1
-            os.kill(process.pid or 0, signal.SIGKILL)
-        process.join(60)
-        seen.append(_committed(url))
-        mid_work += alive and seen[-2] < seen[-1] < total
+    interrupted, mid_work, seen = kill.kill_at_points(url, total, lambda: _committed(url), 2027)
     assert interrupted >= kill.KILLS - 2, f"only {interrupted} kills hit a running process: {seen}"
     assert seen[-1] <= total
     assert mid_work >= kill.KILLS // 2, seen
     print(f"kills: {interrupted} of {kill.KILLS} hit, {mid_work} in the work; progress {seen}")
 
-    final = kill._cli(url)
-    assert final.returncode == 0, final.stderr
-    assert asyncio.run(kill._state(url)) == expected
-    again = kill._cli(url)
-    assert again.returncode == 0 and " 0 steps done" in again.stdout
-    assert asyncio.run(kill._state(url)) == expected
+    kill.run_to_the_end_and_compare(url, expected)
